@@ -1,0 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// What every host provider (AwsHosts, VmHosts, LocalHosts) ends in: machines reachable over SSH.
+// SwarmCluster only ever sees this shape, so the choice of target stays in infra/stacks/.
+export interface Host {
+  /** Node name, also the Swarm hostname label: node1..nodeN. */
+  name: string;
+  /** Address Pulumi's SSH connections use (public IP, VM address, or 127.0.0.1 for local nodes). */
+  sshHost: pulumi.Input<string>;
+  sshPort: pulumi.Input<number>;
+  sshUser: pulumi.Input<string>;
+  /** Address the other nodes reach this one at: Swarm's advertise address. */
+  privateAddress: pulumi.Input<string>;
+  /** Resources the host needs before SSH can be attempted (instance, container). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+export interface SshCredentials {
+  /** Private key in OpenSSH/PEM form, kept as a Pulumi secret. */
+  privateKey: pulumi.Input<string>;
+}
