@@ -1,0 +1,296 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// Stack configuration, namespace `dockercoins`. `parseConfig` is pure: it takes the raw strings Pulumi
+// holds for the stack and returns typed values or throws, so a wrong value fails before any resource is
+// registered. Components never read config; the entry point calls `readConfig()` once.
+
+export const NAMESPACE = "dockercoins";
+
+export type Target = "local" | "vms" | "aws" | "minikube";
+export type RngMode = "replicated" | "global";
+export type EndpointMode = "vip" | "dnsrr";
+export type Timing = "workshop" | "zero-delay";
+export type HpaMode = "none" | "cpu" | "latency";
+export type LoadTestTarget = "none" | "rng" | "hasher";
+
+export interface VmHostConfig {
+  /** Address Pulumi connects to over SSH. */
+  address: string;
+  user: string;
+  port: number;
+  /** Address the other VMs reach this one at; defaults to `address`. */
+  privateAddress: string;
+}
+
+export interface Replicas {
+  worker: number;
+  rng: number;
+  hasher: number;
+  webui: number;
+}
+
+export interface DockerCoinsConfig {
+  target: Target;
+  /** Swarm nodes (local, aws); for vms it is the length of `vmHosts`. */
+  nodeCount: number;
+  managerCount: 1 | 3 | 5;
+  replicas: Replicas;
+  rngMode: RngMode;
+  /** `vip` needs IPVS in the kernel; `dnsrr` (with host-mode publish) works everywhere. */
+  endpointMode: EndpointMode;
+  webuiPort: number;
+  /** `workshop` keeps the 100 ms delays that make the lesson; `zero-delay` is for throughput work. */
+  timing: Timing;
+  /** A global `debug` service attached to the overlay, for drill/ab/httping from inside it. */
+  debugService: boolean;
+  /** Base image of the service Dockerfiles (build arg NODE_IMAGE). */
+  nodeImage: string;
+  registryImage: string;
+  redisImage: string;
+  /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
+  sshPrivateKey?: pulumi.Input<string>;
+  sshPublicKey?: string;
+  aws: {
+    region: string;
+    instanceType: string;
+    /** CIDR allowed to reach SSH; the only inbound source outside the group besides the webui port. */
+    adminCidr?: string;
+    rootVolumeGiB: number;
+    sshUser: string;
+  };
+  vmHosts: VmHostConfig[];
+  local: {
+    /** Node i (1-based) publishes SSH on 127.0.0.1:(sshBasePort + i - 1). */
+    sshBasePort: number;
+    /** The first node's registry port 5000, published on 127.0.0.1 for pushes from this machine. */
+    registryPort: number;
+  };
+  minikube: {
+    kubeContext: string;
+    /** DOCKER_HOST of minikube's engine (`minikube docker-env`), images are built straight into it. */
+    dockerHost: string;
+    /** Directory with ca.pem/cert.pem/key.pem for that engine (`minikube docker-env` prints it). */
+    dockerCertPath?: string;
+    hpa: HpaMode;
+    hpaMinReplicas: number;
+    hpaMaxReplicas: number;
+    hpaCpuPercent: number;
+    hpaLatencyTargetMs: number;
+    prometheus: boolean;
+    prometheusChartVersion: string;
+    prometheusAdapterChartVersion: string;
+    /** What the httplat exporter probes. */
+    httplatTarget: "rng" | "hasher";
+    loadTest: LoadTestTarget;
+    loadTestImage: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(key: string, value: unknown, allowed: string) {
+    super(`${NAMESPACE}:${key} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Every key this program reads; anything else in the namespace is a typo and is rejected. */
+export const KNOWN_KEYS = [
+  "target", "nodeCount", "managerCount",
+  "workerReplicas", "rngReplicas", "hasherReplicas", "webuiReplicas",
+  "rngMode", "endpointMode", "webuiPort", "timing", "debugService",
+  "nodeImage", "registryImage", "redisImage",
+  "sshPrivateKey", "sshPublicKey",
+  "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
+  "vmHosts",
+  "localSshBasePort", "localRegistryPort",
+  "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
+  "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
+  "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
+  "httplatTarget", "loadTest", "loadTestImage",
+] as const;
+export type ConfigKey = (typeof KNOWN_KEYS)[number];
+
+/** Keys whose values are secrets (set with `pulumi config set --secret`). */
+export const SECRET_KEYS: ConfigKey[] = ["sshPrivateKey"];
+
+type Raw = Partial<Record<string, string>>;
+
+function oneOf<T extends string>(raw: Raw, key: ConfigKey, allowed: readonly T[], dflt: T): T {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(key, v, `one of ${allowed.join(", ")}`);
+  return v as T;
+}
+
+function int(raw: Raw, key: ConfigKey, min: number, max: number, dflt: number): number {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v.trim()) || Number(v) < min || Number(v) > max) {
+    throw new ConfigError(key, v, `an integer from ${min} to ${max}`);
+  }
+  return Number(v);
+}
+
+function bool(raw: Raw, key: ConfigKey, dflt: boolean): boolean {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (v !== "true" && v !== "false") throw new ConfigError(key, v, "true or false");
+  return v === "true";
+}
+
+function str(raw: Raw, key: ConfigKey, dflt: string): string {
+  const v = raw[key];
+  if (v === undefined) return dflt;
+  if (v.trim() === "") throw new ConfigError(key, v, "a non-empty string");
+  return v;
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+export function isCidr(v: string): boolean {
+  const m = CIDR.exec(v);
+  return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+function parseVmHosts(v: string | undefined): VmHostConfig[] {
+  if (v === undefined) return [];
+  const allowed = 'a JSON list like [{"address": "10.0.0.11", "user": "ubuntu", "port": 22}] (port and privateAddress optional)';
+  let list: unknown;
+  try {
+    list = JSON.parse(v);
+  } catch {
+    throw new ConfigError("vmHosts", v, allowed);
+  }
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError("vmHosts", v, allowed);
+  return list.map((h, i) => {
+    const key = `vmHosts[${i}]`;
+    if (typeof h !== "object" || h === null) throw new ConfigError("vmHosts", h, allowed);
+    const { address, user, port = 22, privateAddress = address } = h as Record<string, unknown>;
+    if (typeof address !== "string" || address === "") throw new ConfigError(`${key}.address`, address, "a host name or IP address");
+    if (typeof user !== "string" || user === "") throw new ConfigError(`${key}.user`, user, "an SSH user name");
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+      throw new ConfigError(`${key}.port`, port, "an integer from 1 to 65535");
+    }
+    if (typeof privateAddress !== "string" || privateAddress === "") {
+      throw new ConfigError(`${key}.privateAddress`, privateAddress, "the address the other hosts reach this one at");
+    }
+    return { address, user, port: port as number, privateAddress };
+  });
+}
+
+/**
+ * Validate the raw stack configuration. Keys may be given bare (`workerReplicas`) or namespaced
+ * (`dockercoins:workerReplicas`, as `pulumi.runtime.allConfig()` returns them); other namespaces are ignored.
+ */
+export function parseConfig(input: Raw): DockerCoinsConfig {
+  const raw: Raw = {};
+  for (const [k, v] of Object.entries(input)) {
+    const [ns, key] = k.includes(":") ? k.split(":", 2) : [NAMESPACE, k];
+    if (ns !== NAMESPACE) continue;
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) throw new ConfigError(key, v, `no such key; known keys: ${KNOWN_KEYS.join(", ")}`);
+    raw[key] = v;
+  }
+
+  const target = oneOf(raw, "target", ["local", "vms", "aws", "minikube"] as const, "local");
+  const vmHosts = parseVmHosts(raw.vmHosts);
+  if (target === "vms" && vmHosts.length === 0) throw new ConfigError("vmHosts", raw.vmHosts, "a non-empty host list when target is vms");
+
+  const nodeCount = int(raw, "nodeCount", 1, 20, target === "vms" ? vmHosts.length : 5);
+  if (target === "vms" && nodeCount !== vmHosts.length) {
+    throw new ConfigError("nodeCount", raw.nodeCount, `${vmHosts.length} (the number of vmHosts) when target is vms`);
+  }
+  const managerCount = Number(oneOf(raw, "managerCount", ["1", "3", "5"] as const, "1")) as 1 | 3 | 5;
+  if (target !== "minikube" && managerCount > nodeCount) {
+    throw new ConfigError("managerCount", raw.managerCount, `at most nodeCount (${nodeCount})`);
+  }
+
+  const endpointMode = oneOf(raw, "endpointMode", ["vip", "dnsrr"] as const, "vip");
+  const webuiReplicas = int(raw, "webuiReplicas", 1, 100, 1);
+  // Host-mode publishing binds the node's port, so at most one webui task fits on a node.
+  if (target !== "minikube" && endpointMode === "dnsrr" && webuiReplicas > nodeCount) {
+    throw new ConfigError("webuiReplicas", raw.webuiReplicas, `at most nodeCount (${nodeCount}) with endpointMode dnsrr (host-mode publish)`);
+  }
+
+  const adminCidr = raw.awsAdminCidr;
+  if (adminCidr !== undefined && !isCidr(adminCidr)) throw new ConfigError("awsAdminCidr", adminCidr, "an IPv4 CIDR such as 203.0.113.7/32");
+  if (target === "aws" && adminCidr === undefined) throw new ConfigError("awsAdminCidr", undefined, "your IPv4 CIDR (e.g. 203.0.113.7/32): SSH is open to it only");
+  if ((target === "aws" || target === "vms") && raw.sshPrivateKey === undefined) {
+    throw new ConfigError("sshPrivateKey", undefined, `a private key set with \`pulumi config set --secret ${NAMESPACE}:sshPrivateKey < key\` when target is ${target}`);
+  }
+  if (target === "aws" && raw.sshPublicKey === undefined) {
+    throw new ConfigError("sshPublicKey", undefined, "the OpenSSH public key matching sshPrivateKey when target is aws");
+  }
+  if ((raw.sshPrivateKey === undefined) !== (raw.sshPublicKey === undefined) && target === "local") {
+    throw new ConfigError(raw.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey", undefined, "both sshPrivateKey and sshPublicKey, or neither (a playground key is generated)");
+  }
+  if (raw.sshPublicKey !== undefined && !/^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+/.test(raw.sshPublicKey)) {
+    throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)");
+  }
+
+  const hpa = oneOf(raw, "hpa", ["none", "cpu", "latency"] as const, "cpu");
+  const prometheus = bool(raw, "prometheus", true);
+  if (hpa === "latency" && !prometheus) throw new ConfigError("prometheus", raw.prometheus, "true when hpa is latency (the metric comes from Prometheus)");
+  const hpaMinReplicas = int(raw, "hpaMinReplicas", 1, 100, 1);
+  const hpaMaxReplicas = int(raw, "hpaMaxReplicas", 1, 100, hpa === "latency" ? 20 : 10);
+  if (hpaMaxReplicas < hpaMinReplicas) throw new ConfigError("hpaMaxReplicas", raw.hpaMaxReplicas, `at least hpaMinReplicas (${hpaMinReplicas})`);
+
+  return {
+    target,
+    nodeCount,
+    managerCount,
+    replicas: {
+      worker: int(raw, "workerReplicas", 0, 100, 1),
+      rng: int(raw, "rngReplicas", 1, 100, 1),
+      hasher: int(raw, "hasherReplicas", 1, 100, 1),
+      webui: webuiReplicas,
+    },
+    rngMode: oneOf(raw, "rngMode", ["replicated", "global"] as const, "replicated"),
+    endpointMode,
+    webuiPort: int(raw, "webuiPort", 1, 65535, 8000),
+    timing: oneOf(raw, "timing", ["workshop", "zero-delay"] as const, "workshop"),
+    debugService: bool(raw, "debugService", false),
+    nodeImage: str(raw, "nodeImage", "node:24-alpine"),
+    registryImage: str(raw, "registryImage", "registry:2"),
+    redisImage: str(raw, "redisImage", "redis:7-alpine"),
+    sshPrivateKey: raw.sshPrivateKey,
+    sshPublicKey: raw.sshPublicKey,
+    aws: {
+      region: str(raw, "awsRegion", "us-east-1"),
+      instanceType: str(raw, "awsInstanceType", "m4.large"),
+      adminCidr,
+      rootVolumeGiB: int(raw, "awsRootVolumeGiB", 8, 1000, 30),
+      sshUser: str(raw, "awsSshUser", "ubuntu"),
+    },
+    vmHosts,
+    local: {
+      sshBasePort: int(raw, "localSshBasePort", 1024, 65000, 22001),
+      // Not 5000: macOS binds it for AirPlay.
+      registryPort: int(raw, "localRegistryPort", 1024, 65535, 15000),
+    },
+    minikube: {
+      kubeContext: str(raw, "kubeContext", "minikube"),
+      dockerHost: str(raw, "minikubeDockerHost", "tcp://192.168.49.2:2376"),
+      dockerCertPath: raw.minikubeDockerCertPath,
+      hpa,
+      hpaMinReplicas,
+      hpaMaxReplicas,
+      hpaCpuPercent: int(raw, "hpaCpuPercent", 1, 100, 50),
+      hpaLatencyTargetMs: int(raw, "hpaLatencyTargetMs", 1, 60000, 100),
+      prometheus,
+      prometheusChartVersion: str(raw, "prometheusChartVersion", "27.20.0"),
+      prometheusAdapterChartVersion: str(raw, "prometheusAdapterChartVersion", "4.14.1"),
+      httplatTarget: oneOf(raw, "httplatTarget", ["rng", "hasher"] as const, "rng"),
+      loadTest: oneOf(raw, "loadTest", ["none", "rng", "hasher"] as const, "none"),
+      loadTestImage: str(raw, "loadTestImage", "schoolofdevops/loadtest:v1"),
+    },
+  };
+}
+
+/** The only place that reads Pulumi config: the entry point calls it once. */
+export function readConfig(): DockerCoinsConfig {
+  const parsed = parseConfig(pulumi.runtime.allConfig());
+  return {
+    ...parsed,
+    sshPrivateKey: parsed.sshPrivateKey === undefined ? undefined : pulumi.secret(parsed.sshPrivateKey),
+  };
+}

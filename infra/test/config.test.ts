@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, isCidr, KNOWN_KEYS, parseConfig } from "../config";
+
+const AWS_OK = {
+  "dockercoins:target": "aws",
+  "dockercoins:awsAdminCidr": "203.0.113.7/32",
+  "dockercoins:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+  "dockercoins:sshPublicKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITEST me@laptop",
+};
+const VMS = JSON.stringify([
+  { address: "10.0.0.11", user: "root" },
+  { address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
+  { address: "10.0.0.13", user: "root" },
+]);
+
+describe("parseConfig defaults", () => {
+  it("an empty stack is the local playground with the workshop's defaults", () => {
+    const c = parseConfig({});
+    expect(c.target).toBe("local");
+    expect(c.nodeCount).toBe(5);
+    expect(c.managerCount).toBe(1);
+    expect(c.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1 });
+    expect(c.rngMode).toBe("replicated");
+    expect(c.endpointMode).toBe("vip");
+    expect(c.webuiPort).toBe(8000);
+    expect(c.timing).toBe("workshop");
+    expect(c.debugService).toBe(false);
+    expect(c.aws).toEqual({ region: "us-east-1", instanceType: "m4.large", adminCidr: undefined, rootVolumeGiB: 30, sshUser: "ubuntu" });
+    expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000 });
+    expect(c.minikube.hpa).toBe("cpu");
+    expect(c.minikube.hpaMaxReplicas).toBe(10);
+    expect(c.minikube.hpaCpuPercent).toBe(50);
+    expect(c.minikube.loadTest).toBe("none");
+  });
+
+  it("reads namespaced and bare keys and ignores other namespaces", () => {
+    const c = parseConfig({ "dockercoins:workerReplicas": "10", rngReplicas: "3", "aws:region": "nowhere" });
+    expect(c.replicas.worker).toBe(10);
+    expect(c.replicas.rng).toBe(3);
+  });
+
+  it("takes vms node count from the host list and fills port and private address", () => {
+    const c = parseConfig({ target: "vms", vmHosts: VMS, sshPrivateKey: "k" });
+    expect(c.nodeCount).toBe(3);
+    expect(c.vmHosts).toEqual([
+      { address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
+      { address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
+      { address: "10.0.0.13", user: "root", port: 22, privateAddress: "10.0.0.13" },
+    ]);
+  });
+
+  it("latency HPA defaults to 1-20 replicas and a 100 ms target, as the original", () => {
+    const c = parseConfig({ target: "minikube", hpa: "latency" });
+    expect([c.minikube.hpaMinReplicas, c.minikube.hpaMaxReplicas, c.minikube.hpaLatencyTargetMs]).toEqual([1, 20, 100]);
+  });
+
+  it("accepts a complete aws stack", () => {
+    expect(parseConfig(AWS_OK).aws.adminCidr).toBe("203.0.113.7/32");
+  });
+});
+
+describe("parseConfig errors name the key, the value and what is allowed", () => {
+  const cases: [string, Record<string, string>, string][] = [
+    ["target", { target: "gcp" }, 'dockercoins:target = "gcp" is not allowed; expected one of local, vms, aws, minikube'],
+    ["managerCount not 1/3/5", { managerCount: "2" }, 'dockercoins:managerCount = "2" is not allowed; expected one of 1, 3, 5'],
+    ["managerCount > nodeCount", { nodeCount: "3", managerCount: "5" }, 'dockercoins:managerCount = "5" is not allowed; expected at most nodeCount (3)'],
+    ["nodeCount zero", { nodeCount: "0" }, 'dockercoins:nodeCount = "0" is not allowed; expected an integer from 1 to 20'],
+    ["replicas not a number", { workerReplicas: "ten" }, 'dockercoins:workerReplicas = "ten" is not allowed; expected an integer from 0 to 100'],
+    ["replicas negative", { rngReplicas: "-1" }, 'dockercoins:rngReplicas = "-1" is not allowed; expected an integer from 1 to 100'],
+    ["replicas fractional", { hasherReplicas: "1.5" }, 'dockercoins:hasherReplicas = "1.5" is not allowed; expected an integer from 1 to 100'],
+    ["rngMode", { rngMode: "daemonset" }, 'dockercoins:rngMode = "daemonset" is not allowed; expected one of replicated, global'],
+    ["endpointMode", { endpointMode: "ipvs" }, 'dockercoins:endpointMode = "ipvs" is not allowed; expected one of vip, dnsrr'],
+    ["webuiPort", { webuiPort: "70000" }, 'dockercoins:webuiPort = "70000" is not allowed; expected an integer from 1 to 65535'],
+    ["timing", { timing: "fast" }, 'dockercoins:timing = "fast" is not allowed; expected one of workshop, zero-delay'],
+    ["debugService", { debugService: "yes" }, 'dockercoins:debugService = "yes" is not allowed; expected true or false'],
+    ["webui over nodes in dnsrr", { endpointMode: "dnsrr", nodeCount: "2", managerCount: "1", webuiReplicas: "3" },
+      'dockercoins:webuiReplicas = "3" is not allowed; expected at most nodeCount (2) with endpointMode dnsrr (host-mode publish)'],
+    ["unknown key", { workerReplica: "3" }, 'dockercoins:workerReplica = "3" is not allowed; expected no such key; known keys: ' + KNOWN_KEYS.join(", ")],
+    ["aws without adminCidr", { ...AWS_OK, "dockercoins:awsAdminCidr": undefined as unknown as string },
+      "dockercoins:awsAdminCidr = undefined is not allowed; expected your IPv4 CIDR (e.g. 203.0.113.7/32): SSH is open to it only"],
+    ["bad adminCidr", { ...AWS_OK, "dockercoins:awsAdminCidr": "203.0.113.7" },
+      'dockercoins:awsAdminCidr = "203.0.113.7" is not allowed; expected an IPv4 CIDR such as 203.0.113.7/32'],
+    ["aws without key", { ...AWS_OK, "dockercoins:sshPrivateKey": undefined as unknown as string },
+      "dockercoins:sshPrivateKey = undefined is not allowed; expected a private key set with `pulumi config set --secret dockercoins:sshPrivateKey < key` when target is aws"],
+    ["bad public key", { ...AWS_OK, "dockercoins:sshPublicKey": "AAAA" },
+      'dockercoins:sshPublicKey = "AAAA" is not allowed; expected an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)'],
+    ["local with half a key pair", { sshPrivateKey: "k" },
+      "dockercoins:sshPublicKey = undefined is not allowed; expected both sshPrivateKey and sshPublicKey, or neither (a playground key is generated)"],
+    ["vms without hosts", { target: "vms", sshPrivateKey: "k" }, "dockercoins:vmHosts = undefined is not allowed; expected a non-empty host list when target is vms"],
+    ["vms hosts not JSON", { target: "vms", vmHosts: "a,b", sshPrivateKey: "k" },
+      'dockercoins:vmHosts = "a,b" is not allowed; expected a JSON list like [{"address": "10.0.0.11", "user": "ubuntu", "port": 22}] (port and privateAddress optional)'],
+    ["vms host without user", { target: "vms", vmHosts: '[{"address":"h"}]', sshPrivateKey: "k" },
+      "dockercoins:vmHosts[0].user = undefined is not allowed; expected an SSH user name"],
+    ["vms host bad port", { target: "vms", vmHosts: '[{"address":"h","user":"u","port":0}]', sshPrivateKey: "k" },
+      "dockercoins:vmHosts[0].port = 0 is not allowed; expected an integer from 1 to 65535"],
+    ["vms nodeCount mismatch", { target: "vms", vmHosts: VMS, nodeCount: "5", sshPrivateKey: "k" },
+      'dockercoins:nodeCount = "5" is not allowed; expected 3 (the number of vmHosts) when target is vms'],
+    ["hpa", { hpa: "memory" }, 'dockercoins:hpa = "memory" is not allowed; expected one of none, cpu, latency'],
+    ["latency hpa without prometheus", { hpa: "latency", prometheus: "false" },
+      'dockercoins:prometheus = "false" is not allowed; expected true when hpa is latency (the metric comes from Prometheus)'],
+    ["hpa max < min", { hpaMinReplicas: "5", hpaMaxReplicas: "2" }, 'dockercoins:hpaMaxReplicas = "2" is not allowed; expected at least hpaMinReplicas (5)'],
+    ["loadTest", { loadTest: "webui" }, 'dockercoins:loadTest = "webui" is not allowed; expected one of none, rng, hasher'],
+    ["empty image", { nodeImage: " " }, 'dockercoins:nodeImage = " " is not allowed; expected a non-empty string'],
+  ];
+  it.each(cases)("%s", (_name, raw, message) => {
+    const clean = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+    expect(() => parseConfig(clean)).toThrowError(ConfigError);
+    expect(() => parseConfig(clean)).toThrowError(message);
+  });
+});
+
+describe("isCidr", () => {
+  it.each([
+    ["10.0.0.0/8", true], ["203.0.113.7/32", true], ["0.0.0.0/0", true],
+    ["256.0.0.0/8", false], ["10.0.0.0/33", false], ["10.0.0.0", false], ["::/0", false],
+  ])("%s -> %s", (v, ok) => expect(isCidr(v)).toBe(ok));
+});
