@@ -1,0 +1,10 @@
+import { intEnv, portEnv } from "../lib/env.js";
+import { runService } from "../lib/service.js";
+import { buildRng } from "./app.js";
+
+const app = buildRng({
+  delayMs: intEnv("RNG_DELAY_MS", 100),
+  concurrency: intEnv("RNG_CONCURRENCY", 1, { min: 1 }),
+  maxBytes: intEnv("RNG_MAX_BYTES", 1024 * 1024, { min: 1 }),
+});
+await runService(app, portEnv(80));
