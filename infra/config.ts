@@ -249,7 +249,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     webuiPort: int(raw, "webuiPort", 1, 65535, 8000),
     timing: oneOf(raw, "timing", ["workshop", "zero-delay"] as const, "workshop"),
     debugService: bool(raw, "debugService", false),
-    nodeImage: str(raw, "nodeImage", "node:24-alpine"),
+    nodeImage: str(raw, "nodeImage", "node:24-bookworm-slim"),
     registryImage: str(raw, "registryImage", "registry:2"),
     redisImage: str(raw, "redisImage", "redis:7-alpine"),
     sshPrivateKey: raw.sshPrivateKey,

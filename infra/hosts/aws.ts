@@ -1,0 +1,138 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "./host";
+
+// Canonical's account: the only owner whose Ubuntu AMIs we accept.
+export const CANONICAL_OWNER = "099720109477";
+// Current Ubuntu LTS (24.04 "noble"), amd64 to match m4.large.
+export const UBUNTU_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+
+export interface IngressRule {
+  description: string;
+  ipProtocol: "tcp" | "udp";
+  port: number;
+  /** A CIDR, or "self" for members of the same security group only. */
+  source: string;
+}
+
+/**
+ * Least privilege for a Swarm: SSH from the admin only, the webui to the world, and everything Swarm and
+ * the registry need only between members of the group.
+ */
+export function swarmIngressRules(adminCidr: string, webuiPort: number): IngressRule[] {
+  return [
+    { description: "SSH from the admin", ipProtocol: "tcp", port: 22, source: adminCidr },
+    { description: "DockerCoins webui", ipProtocol: "tcp", port: webuiPort, source: "0.0.0.0/0" },
+    { description: "Swarm cluster management", ipProtocol: "tcp", port: 2377, source: "self" },
+    { description: "Swarm node gossip (tcp)", ipProtocol: "tcp", port: 7946, source: "self" },
+    { description: "Swarm node gossip (udp)", ipProtocol: "udp", port: 7946, source: "self" },
+    { description: "Swarm overlay network (VXLAN)", ipProtocol: "udp", port: 4789, source: "self" },
+    { description: "Private image registry", ipProtocol: "tcp", port: 5000, source: "self" },
+  ];
+}
+
+export interface AwsHostsArgs {
+  /** Region the instances run in. */
+  region: string;
+  /** Number of instances (Swarm nodes). */
+  count: number;
+  /** EC2 instance type; the workshop uses m4.large. */
+  instanceType: string;
+  /** CIDR that may reach SSH. */
+  adminCidr: string;
+  /** Port the webui is published on, open to the world. */
+  webuiPort: number;
+  /** OpenSSH public key installed for the login user. */
+  sshPublicKey: string;
+  /** Login user of the AMI (ubuntu for Canonical's images). */
+  sshUser: string;
+  /** Size of the encrypted root volume. */
+  rootVolumeGiB: number;
+  /** Tags on every resource that takes them. */
+  tags: Record<string, string>;
+}
+
+export class AwsHosts extends pulumi.ComponentResource {
+  public readonly hosts: Host[];
+  public readonly instances: aws.ec2.Instance[];
+  public readonly securityGroup: aws.ec2.SecurityGroup;
+
+  constructor(name: string, args: AwsHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockercoins:hosts:AwsHosts", name, {}, opts);
+    const provider = new aws.Provider(`${name}-provider`, { region: args.region }, { parent: this });
+    const child = { parent: this, provider };
+
+    const ami = aws.ec2.getAmiOutput(
+      {
+        mostRecent: true,
+        owners: [CANONICAL_OWNER],
+        filters: [
+          { name: "name", values: [UBUNTU_AMI_NAME] },
+          { name: "architecture", values: ["x86_64"] },
+          { name: "virtualization-type", values: ["hvm"] },
+        ],
+      },
+      { parent: this, provider },
+    );
+
+    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.sshPublicKey, tags: args.tags }, child);
+
+    this.securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { description: "DockerCoins Swarm nodes", tags: args.tags },
+      child,
+    );
+    const sgId = this.securityGroup.id;
+    swarmIngressRules(args.adminCidr, args.webuiPort).forEach((r) => {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-in-${r.ipProtocol}-${r.port}`,
+        {
+          securityGroupId: sgId,
+          description: r.description,
+          ipProtocol: r.ipProtocol,
+          fromPort: r.port,
+          toPort: r.port,
+          ...(r.source === "self" ? { referencedSecurityGroupId: sgId } : { cidrIpv4: r.source }),
+          tags: args.tags,
+        },
+        child,
+      );
+    });
+    // Nodes install Docker and pull images from the internet.
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-out-all`,
+      { securityGroupId: sgId, description: "All outbound", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", tags: args.tags },
+      child,
+    );
+
+    this.instances = Array.from({ length: args.count }, (_, i) => {
+      const node = `node${i + 1}`;
+      return new aws.ec2.Instance(
+        `${name}-${node}`,
+        {
+          ami: ami.id,
+          instanceType: args.instanceType,
+          keyName: keyPair.keyName,
+          vpcSecurityGroupIds: [sgId],
+          associatePublicIpAddress: true,
+          metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+          rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: args.rootVolumeGiB, deleteOnTermination: true },
+          tags: { ...args.tags, Name: `dockercoins-${node}` },
+          volumeTags: { ...args.tags, Name: `dockercoins-${node}` },
+        },
+        child,
+      );
+    });
+
+    this.hosts = this.instances.map((inst, i) => ({
+      name: `node${i + 1}`,
+      sshHost: inst.publicIp,
+      sshPort: 22,
+      sshUser: args.sshUser,
+      privateAddress: inst.privateIp,
+      dependsOn: [inst],
+    }));
+
+    this.registerOutputs({ instanceIds: this.instances.map((i) => i.id), securityGroupId: sgId });
+  }
+}

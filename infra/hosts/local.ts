@@ -1,0 +1,112 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "./host";
+
+export interface PublishedPort {
+  internal: number;
+  external: number;
+}
+
+/** Where the playground's node addresses come from: a private /24, node i at .(10 + i). */
+export function nodeAddress(subnet: string, index: number): string {
+  const base = subnet.split("/")[0].split(".").slice(0, 3).join(".");
+  return `${base}.${10 + index}`;
+}
+
+/**
+ * Ports a node publishes on 127.0.0.1 of the machine: every node its SSH (for Pulumi), and the first node
+ * (the manager, which runs the registry and, in the playground, the webui) the registry and webui ports.
+ */
+export function nodePorts(index: number, p: { sshBasePort: number; registryPort: number; webuiPort: number }): PublishedPort[] {
+  const ssh = { internal: 22, external: p.sshBasePort + index - 1 };
+  return index === 1
+    ? [ssh, { internal: 5000, external: p.registryPort }, { internal: p.webuiPort, external: p.webuiPort }]
+    : [ssh];
+}
+
+// docker-in-docker without --privileged (which fails where CAP_SYS_RESOURCE is withheld): every capability
+// but that one, and no seccomp/apparmor/masked paths, so the inner dockerd can mount cgroups and overlays.
+export const NODE_CAPABILITIES = { adds: ["ALL"], drops: ["SYS_RESOURCE"] };
+export const NODE_SECURITY_OPTS = ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"];
+
+export interface LocalHostsArgs {
+  /** Number of node containers. */
+  count: number;
+  /** Prefix of container, network and volume names, e.g. `dockercoins-dev`. */
+  prefix: string;
+  /** Private bridge subnet (a /24) the nodes live on. */
+  subnet: string;
+  /** Build context of the node image (dockerd + sshd). */
+  nodeImageContext: string;
+  /** Public half of the key Pulumi logs in with; the image installs it for root. */
+  sshPublicKey: pulumi.Input<string>;
+  sshBasePort: number;
+  registryPort: number;
+  webuiPort: number;
+}
+
+/** N node containers on the local Docker engine, each running dockerd and sshd: a 5-VM lab on one machine. */
+export class LocalHosts extends pulumi.ComponentResource {
+  public readonly hosts: Host[];
+  public readonly containers: docker.Container[];
+  public readonly network: docker.Network;
+
+  constructor(name: string, args: LocalHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockercoins:hosts:LocalHosts", name, {}, opts);
+    const child = { parent: this };
+
+    // Built on this machine's engine and never pushed: the containers use its image ID.
+    const image = new docker.Image(
+      `${name}-node-image`,
+      {
+        imageName: `${args.prefix}-node:latest`,
+        build: { context: args.nodeImageContext },
+        skipPush: true,
+      },
+      child,
+    );
+
+    this.network = new docker.Network(
+      `${name}-net`,
+      { name: `${args.prefix}-nodes`, driver: "bridge", ipamConfigs: [{ subnet: args.subnet }] },
+      child,
+    );
+
+    this.containers = Array.from({ length: args.count }, (_, i) => {
+      const node = `node${i + 1}`;
+      // A named volume: the inner engine gets overlay2 storage, and destroy removes it.
+      const volume = new docker.Volume(`${name}-${node}-docker`, { name: `${args.prefix}-${node}-docker` }, child);
+      return new docker.Container(
+        `${name}-${node}`,
+        {
+          name: `${args.prefix}-${node}`,
+          hostname: node,
+          image: image.repoDigest,
+          capabilities: NODE_CAPABILITIES,
+          securityOpts: NODE_SECURITY_OPTS,
+          // Private cgroup namespace: what the inner dockerd needs on cgroup v2 hosts (Docker Desktop).
+          cgroupnsMode: "private",
+          tmpfs: { "/run": "", "/tmp": "" },
+          volumes: [{ volumeName: volume.name, containerPath: "/var/lib/docker" }],
+          envs: [pulumi.interpolate`SSH_AUTHORIZED_KEY=${args.sshPublicKey}`],
+          networksAdvanced: [{ name: this.network.name, ipv4Address: nodeAddress(args.subnet, i + 1) }],
+          ports: nodePorts(i + 1, args).map((p) => ({ ...p, ip: "127.0.0.1", protocol: "tcp" })),
+          restart: "unless-stopped",
+          mustRun: true,
+        },
+        child,
+      );
+    });
+
+    this.hosts = this.containers.map((c, i) => ({
+      name: `node${i + 1}`,
+      sshHost: "127.0.0.1",
+      sshPort: args.sshBasePort + i,
+      sshUser: "root",
+      privateAddress: nodeAddress(args.subnet, i + 1),
+      dependsOn: [c],
+    }));
+
+    this.registerOutputs({ containers: this.containers.map((c) => c.name), network: this.network.name });
+  }
+}

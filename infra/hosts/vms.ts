@@ -1,0 +1,38 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Host } from "./host";
+
+export interface VmHostSpec {
+  /** Address Pulumi's SSH connections use. */
+  address: string;
+  user: string;
+  port: number;
+  /** Address the other machines reach this one at (Swarm's advertise address). */
+  privateAddress: string;
+}
+
+/** Existing machines are named node1..nodeN in the order given, as the seeds' five VMs. */
+export function vmHostList(specs: VmHostSpec[]): Host[] {
+  return specs.map((s, i) => ({
+    name: `node${i + 1}`,
+    sshHost: s.address,
+    sshPort: s.port,
+    sshUser: s.user,
+    privateAddress: s.privateAddress,
+  }));
+}
+
+export interface VmHostsArgs {
+  /** The machines, from stack config `dockercoins:vmHosts`. */
+  machines: VmHostSpec[];
+}
+
+/** Machines the user already has: nothing to create, only the shape every target ends in. */
+export class VmHosts extends pulumi.ComponentResource {
+  public readonly hosts: Host[];
+
+  constructor(name: string, args: VmHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockercoins:hosts:VmHosts", name, {}, opts);
+    this.hosts = vmHostList(args.machines);
+    this.registerOutputs({ addresses: args.machines.map((m) => m.address) });
+  }
+}

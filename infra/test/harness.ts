@@ -1,0 +1,106 @@
+// Shared Pulumi mocks for the infra tests. Each test file runs in its own vitest worker, so each gets its
+// own copy of this module and of the registrations it captures.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Registration {
+  type: string;
+  name: string;
+  inputs: any;
+  provider?: string;
+}
+
+export const registrations: Registration[] = [];
+
+const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+
+/** Values a real provider would compute, enough for the program's outputs to resolve. */
+function computed(type: string, name: string, inputs: any): Record<string, any> {
+  switch (type) {
+    case "docker:index/image:Image": {
+      const repo = String(inputs.imageName).replace(/:[^:/]+$/, "");
+      return { repoDigest: inputs.skipPush ? `sha256:${sha(name)}` : `${repo}@sha256:${sha(name)}` };
+    }
+    case "aws:ec2/instance:Instance": {
+      const n = Number(/node(\d+)$/.exec(name)?.[1] ?? 0);
+      return { publicIp: `198.51.100.${n}`, privateIp: `172.31.0.${10 + n}` };
+    }
+    case "command:local:Command":
+      return { stdout: /read$/.test(name) ? "-----BEGIN OPENSSH PRIVATE KEY-----\ngenerated\n" : "ssh-ed25519 AAAAC3Nza generated" };
+    case "command:remote:Command":
+      return { stdout: name.includes("token") ? `SWMTKN-1-${name}` : "" };
+    case "kubernetes:core/v1:Service":
+      return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
+    case "kubernetes:apps/v1:Deployment":
+      return { metadata: { ...inputs.metadata, name: inputs.metadata?.name ?? `${name}-abc123` } };
+    case "kubernetes:core/v1:Namespace":
+      return { metadata: { ...inputs.metadata, name: inputs.metadata?.name ?? name } };
+    default:
+      return {};
+  }
+}
+
+export async function setupMocks(config: Record<string, string> = {}): Promise<void> {
+  setConfig(config);
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
+      },
+      call(args) {
+        if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0ubuntu2404", imageId: "ami-0ubuntu2404", name: "ubuntu-noble" };
+        return {};
+      },
+    },
+    "dockercoins",
+    "test",
+    false,
+  );
+}
+
+export function setConfig(config: Record<string, string>): void {
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `dockercoins:${k}`, v])));
+}
+
+/** Wait until the program stops registering resources (registrations are asynchronous). */
+export async function settle(): Promise<void> {
+  let last = -1;
+  let stable = 0;
+  while (stable < 3) {
+    await new Promise((r) => setTimeout(r, 15));
+    stable = registrations.length === last ? stable + 1 : 0;
+    last = registrations.length;
+  }
+}
+
+export function reset(): void {
+  registrations.length = 0;
+}
+
+export const ofType = (type: string) => registrations.filter((r) => r.type === type);
+export const named = (name: string) => {
+  const r = registrations.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource named ${name}; have ${registrations.map((x) => x.name).join(", ")}`);
+  return r;
+};
+/** Count of registrations per type token, for exact-count assertions. */
+export const countByType = () =>
+  registrations.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.type]: (acc[r.type] ?? 0) + 1 }), {});
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+/** Inputs holding secrets arrive wrapped ({<sig>: ..., value}); unwrap them for assertions. */
+export function plain(v: any): any {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") {
+    if (SECRET_SIG in v) return plain(v.value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+export const isSecret = (v: any) => !!v && typeof v === "object" && SECRET_SIG in v;
+
+/** Resolve an Output in tests. */
+export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
+  return new Promise((r) => pulumi.output(o).apply((v) => r(v as T)));
+}

@@ -1,0 +1,209 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { countByType, isSecret, named, ofType, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
+
+// Import the program only after the mocks are in place.
+let aws: typeof import("../hosts/aws");
+let local: typeof import("../hosts/local");
+let vms: typeof import("../hosts/vms");
+let sshkey: typeof import("../hosts/sshkey");
+beforeAll(async () => {
+  await setupMocks();
+  aws = await import("../hosts/aws");
+  local = await import("../hosts/local");
+  vms = await import("../hosts/vms");
+  sshkey = await import("../hosts/sshkey");
+});
+// Let a previous test's asynchronous registrations land before clearing them.
+beforeEach(async () => {
+  await settle();
+  reset();
+});
+
+const AWS_ARGS = {
+  region: "eu-west-1",
+  count: 5,
+  instanceType: "m4.large",
+  adminCidr: "203.0.113.7/32",
+  webuiPort: 8000,
+  sshPublicKey: "ssh-ed25519 AAAA me",
+  sshUser: "ubuntu",
+  rootVolumeGiB: 30,
+  tags: { Project: "dockercoins", Stack: "test" },
+};
+
+describe("AwsHosts", () => {
+  it("creates exactly 5 m4.large instances, one key pair, one group with 7 ingress rules and 1 egress rule", async () => {
+    new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    expect(countByType()).toEqual({
+      "dockercoins:hosts:AwsHosts": 1,
+      "pulumi:providers:aws": 1,
+      "aws:ec2/keyPair:KeyPair": 1,
+      "aws:ec2/securityGroup:SecurityGroup": 1,
+      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 7,
+      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
+      "aws:ec2/instance:Instance": 5,
+    });
+    expect(named("aws-provider").inputs.region).toBe("eu-west-1");
+    const instances = ofType("aws:ec2/instance:Instance");
+    expect(instances.map((i) => i.name)).toEqual(["aws-node1", "aws-node2", "aws-node3", "aws-node4", "aws-node5"]);
+    for (const [i, inst] of instances.entries()) {
+      expect(inst.inputs.instanceType).toBe("m4.large");
+      expect(inst.inputs.ami).toBe("ami-0ubuntu2404");
+      expect(inst.inputs.vpcSecurityGroupIds).toEqual(["aws-sg-id"]);
+      expect(inst.inputs.metadataOptions).toEqual({ httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 });
+      expect(inst.inputs.rootBlockDevice).toEqual({ encrypted: true, volumeType: "gp3", volumeSize: 30, deleteOnTermination: true });
+      expect(inst.inputs.tags).toEqual({ Project: "dockercoins", Stack: "test", Name: `dockercoins-node${i + 1}` });
+    }
+    expect(named("aws-key").inputs.publicKey).toBe("ssh-ed25519 AAAA me");
+  });
+
+  it("opens SSH to the admin only, the webui to all, Swarm and registry ports only inside the group", async () => {
+    new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    const rules = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").map((r) => {
+      const { ipProtocol, fromPort, toPort, cidrIpv4, referencedSecurityGroupId, securityGroupId } = r.inputs;
+      return { ipProtocol, fromPort, toPort, cidrIpv4, referencedSecurityGroupId, securityGroupId };
+    });
+    const self = { cidrIpv4: undefined, referencedSecurityGroupId: "aws-sg-id", securityGroupId: "aws-sg-id" };
+    expect(rules).toEqual([
+      { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "203.0.113.7/32", referencedSecurityGroupId: undefined, securityGroupId: "aws-sg-id" },
+      { ipProtocol: "tcp", fromPort: 8000, toPort: 8000, cidrIpv4: "0.0.0.0/0", referencedSecurityGroupId: undefined, securityGroupId: "aws-sg-id" },
+      { ipProtocol: "tcp", fromPort: 2377, toPort: 2377, ...self },
+      { ipProtocol: "tcp", fromPort: 7946, toPort: 7946, ...self },
+      { ipProtocol: "udp", fromPort: 7946, toPort: 7946, ...self },
+      { ipProtocol: "udp", fromPort: 4789, toPort: 4789, ...self },
+      { ipProtocol: "tcp", fromPort: 5000, toPort: 5000, ...self },
+    ]);
+    expect(named("aws-sg").inputs.ingress).toBeUndefined();
+  });
+
+  it("looks up the newest Canonical Ubuntu 24.04 amd64 AMI", () => {
+    expect(aws.CANONICAL_OWNER).toBe("099720109477");
+    expect(aws.UBUNTU_AMI_NAME).toBe("ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*");
+  });
+
+  it("ends in hosts named node1..5 reached on their public IP, advertising their private IP", async () => {
+    const c = new aws.AwsHosts("aws", AWS_ARGS);
+    const hosts = await Promise.all(c.hosts.map(async (h) => ({ ...h, sshHost: await resolve(h.sshHost), privateAddress: await resolve(h.privateAddress), dependsOn: undefined })));
+    expect(hosts).toEqual([1, 2, 3, 4, 5].map((n) => ({
+      name: `node${n}`, sshHost: `198.51.100.${n}`, sshPort: 22, sshUser: "ubuntu", privateAddress: `172.31.0.${10 + n}`, dependsOn: undefined,
+    })));
+  });
+});
+
+describe("VmHosts", () => {
+  it("maps the configured machines to node1..N and creates nothing else", async () => {
+    const v = new vms.VmHosts("vms", {
+      machines: [
+        { address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
+        { address: "vm2.example", user: "admin", port: 2222, privateAddress: "192.168.1.12" },
+      ],
+    });
+    await settle();
+    expect(countByType()).toEqual({ "dockercoins:hosts:VmHosts": 1 });
+    expect(v.hosts).toEqual([
+      { name: "node1", sshHost: "10.0.0.11", sshPort: 22, sshUser: "root", privateAddress: "10.0.0.11" },
+      { name: "node2", sshHost: "vm2.example", sshPort: 2222, sshUser: "admin", privateAddress: "192.168.1.12" },
+    ]);
+  });
+});
+
+const LOCAL_ARGS = {
+  count: 5,
+  prefix: "dockercoins-test",
+  subnet: "10.213.0.0/24",
+  nodeImageContext: "infra/node-image",
+  sshPublicKey: "ssh-ed25519 AAAA me",
+  sshBasePort: 22001,
+  registryPort: 15000,
+  webuiPort: 8000,
+};
+
+describe("LocalHosts", () => {
+  it("pure: node addresses and published ports", () => {
+    expect([1, 2, 5].map((i) => local.nodeAddress("10.213.0.0/24", i))).toEqual(["10.213.0.11", "10.213.0.12", "10.213.0.15"]);
+    expect(local.nodePorts(1, LOCAL_ARGS)).toEqual([
+      { internal: 22, external: 22001 },
+      { internal: 5000, external: 15000 },
+      { internal: 8000, external: 8000 },
+    ]);
+    expect(local.nodePorts(3, LOCAL_ARGS)).toEqual([{ internal: 22, external: 22003 }]);
+  });
+
+  it("builds the node image once and runs 5 unprivileged dind containers on a private bridge", async () => {
+    new local.LocalHosts("local", LOCAL_ARGS);
+    await settle();
+    expect(countByType()).toEqual({
+      "dockercoins:hosts:LocalHosts": 1,
+      "docker:index/image:Image": 1,
+      "docker:index/network:Network": 1,
+      "docker:index/volume:Volume": 5,
+      "docker:index/container:Container": 5,
+    });
+    expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "infra/node-image" }, skipPush: true });
+    expect(named("local-net").inputs).toMatchObject({ name: "dockercoins-test-nodes", driver: "bridge", ipamConfigs: [{ subnet: "10.213.0.0/24" }] });
+    const containers = ofType("docker:index/container:Container").sort((a, b) => a.name.localeCompare(b.name));
+    for (const [i, c] of containers.entries()) {
+      const n = i + 1;
+      expect(c.inputs.privileged).toBeUndefined();
+      expect(c.inputs).toMatchObject({
+        name: `dockercoins-test-node${n}`,
+        hostname: `node${n}`,
+        image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+        capabilities: { adds: ["ALL"], drops: ["SYS_RESOURCE"] },
+        securityOpts: ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+        cgroupnsMode: "private",
+        tmpfs: { "/run": "", "/tmp": "" },
+        volumes: [{ volumeName: `dockercoins-test-node${n}-docker`, containerPath: "/var/lib/docker" }],
+        envs: ["SSH_AUTHORIZED_KEY=ssh-ed25519 AAAA me"],
+        networksAdvanced: [{ name: "dockercoins-test-nodes", ipv4Address: `10.213.0.${10 + n}` }],
+      });
+      // Everything is published on loopback only.
+      expect(c.inputs.ports.every((p: any) => p.ip === "127.0.0.1")).toBe(true);
+    }
+    expect(containers[0].inputs.ports.map((p: any) => [p.internal, p.external])).toEqual([[22, 22001], [5000, 15000], [8000, 8000]]);
+    expect(containers[4].inputs.ports.map((p: any) => [p.internal, p.external])).toEqual([[22, 22005]]);
+  });
+
+  it("ends in hosts on 127.0.0.1 with one SSH port each, advertising the bridge address", async () => {
+    const l = new local.LocalHosts("local", LOCAL_ARGS);
+    expect(l.hosts.map(({ dependsOn, ...h }) => h)).toEqual([1, 2, 3, 4, 5].map((n) => ({
+      name: `node${n}`, sshHost: "127.0.0.1", sshPort: 22000 + n, sshUser: "root", privateAddress: `10.213.0.${10 + n}`,
+    })));
+    expect(l.hosts.every((h, i) => h.dependsOn?.[0] === l.containers[i])).toBe(true);
+  });
+});
+
+describe("SshKey", () => {
+  it("script: writes a configured key from stdin, or generates one once; prints the public half", () => {
+    expect(sshkey.keyFileScript(true)).toBe(
+      'set -eu\numask 077\nmkdir -p "$DIR"\ncat > "$DIR/id"\nssh-keygen -y -f "$DIR/id"',
+    );
+    expect(sshkey.keyFileScript(false)).toBe(
+      'set -eu\numask 077\nmkdir -p "$DIR"\n[ -f "$DIR/id" ] || ssh-keygen -q -t ed25519 -N "" -C dockercoins-playground -f "$DIR/id"\nssh-keygen -y -f "$DIR/id"',
+    );
+  });
+
+  it("generated: two local commands, the private key read back as a secret", async () => {
+    const k = new sshkey.SshKey("key", { dir: "/state/ssh/dev" });
+    await settle();
+    expect(countByType()).toEqual({ "dockercoins:hosts:SshKey": 1, "command:local:Command": 2 });
+    expect(named("key-file").inputs).toMatchObject({ environment: { DIR: "/state/ssh/dev" }, delete: 'rm -rf "$DIR"' });
+    expect(named("key-file").inputs.stdin).toBeUndefined();
+    expect(named("key-read").inputs.create).toBe('cat "$DIR/id"');
+    expect(k.privateKeyPath).toBe("/state/ssh/dev/id");
+    expect(await resolve(k.publicKey)).toBe("ssh-ed25519 AAAAC3Nza generated");
+    expect(await resolve(k.privateKey)).toContain("generated");
+  });
+
+  it("configured: one command, the key passed on stdin as a secret", async () => {
+    const pulumi = await import("@pulumi/pulumi");
+    new sshkey.SshKey("key", { dir: "/state/ssh/aws", privateKey: pulumi.secret("PRIVATE") });
+    await settle();
+    expect(countByType()).toEqual({ "dockercoins:hosts:SshKey": 1, "command:local:Command": 1 });
+    expect(isSecret(named("key-file").inputs.stdin)).toBe(true);
+    expect(plain(named("key-file").inputs.stdin)).toBe("PRIVATE");
+    expect(registrations).toHaveLength(2);
+  });
+});
