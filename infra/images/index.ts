@@ -1,0 +1,67 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as const;
+export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
+
+/**
+ * The reference services pull: the pushed digest, re-homed on the registry address the nodes use.
+ * Pushes go through 127.0.0.1 (a published port or an SSH-tunnelled engine) while nodes pull from the
+ * manager's private address, so only the registry host differs; the digest is the same bits.
+ */
+export function pullRef(repoDigest: string, pullRegistry: string): string {
+  const at = repoDigest.indexOf("@sha256:");
+  if (at < 0) throw new Error(`image ${repoDigest} has no digest: was it pushed?`);
+  const repo = repoDigest.slice(0, at);
+  const path = repo.slice(repo.indexOf("/") + 1);
+  return `${pullRegistry}/${path}${repoDigest.slice(at)}`;
+}
+
+export interface ImagesArgs {
+  /** Which of app/<name>/Dockerfile to build. */
+  names: readonly ImageName[];
+  /** Build context: the app/ directory (the Dockerfiles copy shared code from it). */
+  context: string;
+  /** Base image for every Dockerfile (build arg NODE_IMAGE). */
+  nodeImage: string;
+  /**
+   * Where to push and where the nodes pull from, e.g. 127.0.0.1:15000 and 10.213.0.11:5000. Absent: build
+   * only, into an engine the cluster uses directly (minikube's).
+   */
+  registry?: { push: string; pull: pulumi.Input<string> };
+}
+
+/** The DockerCoins service images, built from app/ and pushed to the cluster's registry. */
+export class Images extends pulumi.ComponentResource {
+  /** `<pull registry>/dockercoins/<name>@sha256:...` per image, or the image ID when nothing is pushed. */
+  public readonly refs: Record<string, pulumi.Output<string>>;
+  public readonly images: Record<string, docker.Image>;
+
+  constructor(name: string, args: ImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockercoins:images:Images", name, {}, opts);
+    this.images = {};
+    this.refs = {};
+    const registry = args.registry;
+    for (const svc of args.names) {
+      const image = new docker.Image(
+        `${name}-${svc}`,
+        {
+          imageName: registry ? `${registry.push}/dockercoins/${svc}:latest` : `dockercoins/${svc}:latest`,
+          build: {
+            context: args.context,
+            // Relative to Pulumi.yaml, as @pulumi/docker 4.x wants for a Dockerfile given explicitly.
+            dockerfile: `${args.context}/${svc}/Dockerfile`,
+            args: { NODE_IMAGE: args.nodeImage },
+          },
+          skipPush: registry === undefined,
+        },
+        { parent: this },
+      );
+      this.images[svc] = image;
+      this.refs[svc] = registry
+        ? pulumi.all([image.repoDigest, registry.pull]).apply(([d, r]) => pullRef(d, r))
+        : image.repoDigest;
+    }
+    this.registerOutputs({ refs: this.refs });
+  }
+}

@@ -1,0 +1,23 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DockerCoinsConfig } from "../config";
+
+/** What the entry point knows beyond config: plain facts about this run, passed in, never looked up. */
+export interface StackContext {
+  /** Stack name, e.g. dev; used in resource prefixes and tags. */
+  stack: string;
+  /** Absolute directory for files this stack keeps on this machine (the SSH key), outside git. */
+  stateDir: string;
+  /** The user's home directory (minikube keeps its engine's certificates there). */
+  homeDir: string;
+}
+
+/** The outputs every target exports (index.ts). */
+export interface StackOutputs {
+  webuiUrl: pulumi.Input<string>;
+  managerAddress: pulumi.Input<string>;
+  sshCommand: pulumi.Input<string>;
+  nodes: pulumi.Input<pulumi.Input<string>[]>;
+  replicas: pulumi.Input<Record<string, pulumi.Input<number | string>>>;
+}
+
+export type StackFn = (cfg: DockerCoinsConfig, ctx: StackContext) => StackOutputs;

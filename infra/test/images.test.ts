@@ -1,0 +1,47 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { countByType, ofType, reset, resolve, settle, setupMocks } from "./harness";
+
+let images: typeof import("../images");
+beforeAll(async () => {
+  await setupMocks();
+  images = await import("../images");
+});
+beforeEach(async () => {
+  await settle();
+  reset();
+});
+
+describe("pullRef", () => {
+  it.each([
+    ["127.0.0.1:15000/dockercoins/rng@sha256:abc", "10.213.0.11:5000", "10.213.0.11:5000/dockercoins/rng@sha256:abc"],
+    ["127.0.0.1:5000/dockercoins/webui@sha256:def", "172.31.0.11:5000", "172.31.0.11:5000/dockercoins/webui@sha256:def"],
+  ])("%s pulled via %s", (digest, registry, ref) => expect(images.pullRef(digest, registry)).toBe(ref));
+
+  it("refuses an image without a digest", () => {
+    expect(() => images.pullRef("127.0.0.1:5000/dockercoins/rng:latest", "r:5000")).toThrow("image 127.0.0.1:5000/dockercoins/rng:latest has no digest: was it pushed?");
+  });
+});
+
+describe("Images", () => {
+  it("builds each service from app/<svc>/Dockerfile with NODE_IMAGE, pushes, and exposes digest-pinned pull refs", async () => {
+    const c = new images.Images("images", {
+      names: images.DOCKERCOINS_SERVICES,
+      context: "app",
+      nodeImage: "node:24-alpine",
+      registry: { push: "127.0.0.1:15000", pull: "10.213.0.11:5000" },
+    });
+    await settle();
+    expect(countByType()).toEqual({ "dockercoins:images:Images": 1, "docker:index/image:Image": 4 });
+    expect(ofType("docker:index/image:Image").map((i) => i.inputs).sort((a, b) => a.imageName.localeCompare(b.imageName))).toEqual(
+      ["hasher", "rng", "webui", "worker"].map((svc) => ({
+        imageName: `127.0.0.1:15000/dockercoins/${svc}:latest`,
+        build: { context: "app", dockerfile: `app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" } },
+        skipPush: false,
+        buildOnPreview: false,
+      })),
+    );
+    for (const svc of images.DOCKERCOINS_SERVICES) {
+      expect(await resolve(c.refs[svc])).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
+    }
+  });
+});

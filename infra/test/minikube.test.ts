@@ -1,0 +1,199 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { countByType, named, ofType, registrations, reset, resolve, settle, setupMocks } from "./harness";
+
+let parseConfig: typeof import("../config").parseConfig;
+let stack: typeof import("../stacks/minikube");
+let autoscaling: typeof import("../kubernetes/autoscaling");
+let app: typeof import("../kubernetes/app");
+beforeAll(async () => {
+  await setupMocks();
+  ({ parseConfig } = await import("../config"));
+  stack = await import("../stacks/minikube");
+  autoscaling = await import("../kubernetes/autoscaling");
+  app = await import("../kubernetes/app");
+});
+beforeEach(async () => {
+  await settle();
+  reset();
+});
+
+const CTX = { stack: "test", stateDir: "/state/test", homeDir: "/home/me" };
+async function run(raw: Record<string, string>) {
+  const out = stack.minikubeStack(parseConfig({ target: "minikube", ...raw }), CTX);
+  await settle();
+  return out;
+}
+const deployment = (svc: string) => named(`dockercoins-${svc}`).inputs;
+const container = (svc: string) => deployment(svc).spec.template.spec.containers[0];
+
+describe("minikube stack", () => {
+  it("default: namespace, 5 Deployments, 4 Services, Prometheus, httplat, CPU HPA; exact counts", async () => {
+    await run({});
+    expect(countByType()).toEqual({
+      "pulumi:providers:kubernetes": 1,
+      "pulumi:providers:docker": 1,
+      "dockercoins:images:Images": 1,
+      "docker:index/image:Image": 5,
+      "docker:index/tag:Tag": 5,
+      "dockercoins:kubernetes:DockerCoins": 1,
+      "kubernetes:core/v1:Namespace": 1,
+      "kubernetes:core/v1:PersistentVolumeClaim": 1,
+      "kubernetes:apps/v1:Deployment": 6,
+      "kubernetes:core/v1:Service": 5,
+      "dockercoins:kubernetes:Monitoring": 1,
+      "kubernetes:helm.sh/v3:Release": 1,
+      "dockercoins:kubernetes:RngAutoscaler": 1,
+      "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": 1,
+    });
+    expect(named("minikube").inputs.context).toBe("minikube");
+    expect(named("minikube-docker").inputs).toMatchObject({ host: "tcp://192.168.49.2:2376", certPath: "/home/me/.minikube/certs" });
+  });
+
+  it("Services: rng, hasher, redis ClusterIP with explicit names, webui NodePort, none for worker", async () => {
+    await run({});
+    const svcs = ofType("kubernetes:core/v1:Service").map((s) => [s.inputs.metadata.name, s.inputs.spec.type ?? "ClusterIP", s.inputs.spec.ports[0].port]);
+    expect(svcs.sort()).toEqual([
+      ["hasher", "ClusterIP", 80],
+      ["httplat", "ClusterIP", 9080],
+      ["redis", "ClusterIP", 6379],
+      ["rng", "ClusterIP", 80],
+      ["webui", "NodePort", 80],
+    ]);
+    expect(named("monitoring-httplat-svc").inputs.metadata.annotations).toEqual({
+      "prometheus.io/scrape": "true", "prometheus.io/port": "9080", "prometheus.io/path": "/metrics",
+    });
+  });
+
+  it("images are built into minikube's engine, tagged by image ID, never pulled", async () => {
+    await run({});
+    const images = ofType("docker:index/image:Image");
+    expect(images.map((i) => i.inputs.imageName).sort()).toEqual(
+      ["dockercoins/hasher:latest", "dockercoins/httplat:latest", "dockercoins/rng:latest", "dockercoins/webui:latest", "dockercoins/worker:latest"],
+    );
+    expect(images.every((i) => i.inputs.skipPush === true)).toBe(true);
+    expect(named("images-rng").inputs.build).toEqual({ context: "app", dockerfile: "app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" } });
+    for (const svc of ["rng", "hasher", "worker", "webui"]) {
+      expect(container(svc).image).toMatch(new RegExp(`^dockercoins/${svc}:[0-9a-f]{12}$`));
+      expect(container(svc).imagePullPolicy).toBe("Never");
+    }
+    expect(container("redis")).toMatchObject({ image: "redis:7-alpine", args: ["--appendonly", "yes"] });
+  });
+
+  it("replicas follow config; rng has no replicas field while an HPA owns it", async () => {
+    await run({ workerReplicas: "10", hasherReplicas: "3", webuiReplicas: "2" });
+    expect(deployment("worker").spec.replicas).toBe(10);
+    expect(deployment("hasher").spec.replicas).toBe(3);
+    expect(deployment("webui").spec.replicas).toBe(2);
+    expect(deployment("redis").spec.replicas).toBe(1);
+    expect("replicas" in deployment("rng").spec).toBe(false);
+  });
+
+  it("without an HPA, rng takes rngReplicas", async () => {
+    await run({ hpa: "none", rngReplicas: "5" });
+    expect(deployment("rng").spec.replicas).toBe(5);
+    expect(ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")).toHaveLength(0);
+  });
+
+  it("CPU HPA: 50% of requests, 1-10 replicas, on the rng Deployment", async () => {
+    await run({});
+    expect(named("rng-autoscaler-hpa").inputs.spec).toEqual({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "dockercoins-rng-abc123" },
+      minReplicas: 1,
+      maxReplicas: 10,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+    });
+    expect(container("rng").resources.requests.cpu).toBe("100m");
+  });
+
+  it("latency HPA: Object metric on httplat, 100m target, 1-20, windows 60/180 s, adapter installed after Prometheus", async () => {
+    await run({ hpa: "latency" });
+    expect(named("rng-autoscaler-hpa").inputs.spec).toEqual({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "dockercoins-rng-abc123" },
+      minReplicas: 1,
+      maxReplicas: 20,
+      metrics: [{
+        type: "Object",
+        object: {
+          describedObject: { apiVersion: "v1", kind: "Service", name: "httplat" },
+          metric: { name: "httplat_latency_seconds" },
+          target: { type: "Value", value: "100m" },
+        },
+      }],
+      behavior: { scaleUp: { stabilizationWindowSeconds: 60 }, scaleDown: { stabilizationWindowSeconds: 180 } },
+    });
+    const releases = ofType("kubernetes:helm.sh/v3:Release");
+    expect(releases.map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.repositoryOpts.repo])).toEqual([
+      ["prometheus", "prometheus", "27.20.0", "https://prometheus-community.github.io/helm-charts"],
+      ["prometheus-adapter", "prometheus-adapter", "4.14.1", "https://prometheus-community.github.io/helm-charts"],
+    ]);
+    expect(named("monitoring-adapter").inputs.values.prometheus).toEqual({ url: "http://prometheus-server.dockercoins.svc", port: 80 });
+    expect(named("monitoring-httplat").inputs.spec.template.spec.containers[0].env).toEqual([{ name: "HTTPLAT_URL", value: "http://rng/" }]);
+  });
+
+  it("probes hit /healthz with generous liveness, never a dependency", async () => {
+    await run({});
+    for (const svc of ["rng", "hasher", "worker", "webui"]) {
+      expect(container(svc).livenessProbe).toEqual({ httpGet: { path: "/healthz", port: 80 }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 });
+      expect(container(svc).readinessProbe).toEqual({ httpGet: { path: "/healthz", port: 80 }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 });
+    }
+    expect(container("redis").livenessProbe.exec).toEqual({ command: ["redis-cli", "ping"] });
+  });
+
+  it("zero-delay timing sets the delay variables to 0", async () => {
+    await run({ timing: "zero-delay" });
+    expect(container("rng").env).toEqual([{ name: "RNG_DELAY_MS", value: "0" }]);
+    expect(container("hasher").env).toEqual([{ name: "HASHER_DELAY_MS", value: "0" }]);
+    expect(container("worker").env).toEqual([{ name: "WORKER_SLEEP_MS", value: "0" }]);
+    expect(container("webui").env).toBeUndefined();
+  });
+
+  it("load test: a siege Job, 15 concurrent, 4 minutes, against the chosen service, not awaited", async () => {
+    await run({ loadTest: "hasher", prometheus: "false", hpa: "cpu" });
+    const job = named("loadtest-job").inputs;
+    expect(job.spec.template.spec.containers[0]).toEqual({
+      name: "siege", image: "schoolofdevops/loadtest:v1", command: ["siege", "--concurrent=15", "--benchmark", "--time=4m", "http://hasher"],
+    });
+    expect(job.spec.template.spec.restartPolicy).toBe("Never");
+    expect(job.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+    expect(ofType("kubernetes:helm.sh/v3:Release")).toHaveLength(0);
+    expect(ofType("docker:index/image:Image")).toHaveLength(4);
+  });
+
+  it("changing only workerReplicas changes only the worker Deployment's inputs", async () => {
+    await run({ workerReplicas: "1" });
+    const before = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
+    await settle();
+    reset();
+    await run({ workerReplicas: "7" });
+    const after = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    const changed = [...after.keys()].filter((k) => after.get(k) !== before.get(k));
+    expect(changed).toEqual(["dockercoins-worker"]);
+  });
+
+  it("outputs", async () => {
+    const out = await run({ workerReplicas: "3" });
+    expect(await resolve(out.webuiUrl)).toBe("http://$(minikube ip -p minikube):30080  (or: minikube service -n dockercoins webui)");
+    expect(out.replicas).toEqual({ worker: 3, rng: "HPA cpu 1-10", hasher: 1, webui: 1, redis: 1 });
+  });
+});
+
+describe("pure helpers", () => {
+  it("minikubeTag", () => {
+    expect(stack.minikubeTag("rng", "sha256:0123456789abcdef0123")).toBe("dockercoins/rng:0123456789ab");
+  });
+  it("latency adapter rule: the workshop's PromQL, rate over 2m of sum / count", () => {
+    expect(autoscaling.latencyAdapterRules()).toEqual({
+      default: false,
+      custom: [{
+        seriesQuery: 'httplat_latency_seconds_sum{namespace!="",service!=""}',
+        resources: { overrides: { namespace: { resource: "namespace" }, service: { resource: "service" } } },
+        name: { matches: "^(.*)_sum$", as: "${1}" },
+        metricsQuery: "sum(rate(<<.Series>>{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>) / sum(rate(httplat_latency_seconds_count{<<.LabelMatchers>>}[2m])) by (<<.GroupBy>>)",
+      }],
+    });
+  });
+  it("timingEnv is empty in workshop mode", () => {
+    expect(["rng", "hasher", "worker", "webui", "redis"].map((s) => app.timingEnv(s as "rng", "workshop"))).toEqual([{}, {}, {}, {}, {}]);
+  });
+});
