@@ -28,7 +28,7 @@ class OneLinePerRequest extends LogController {
 }
 
 export function createService({ name, logLevel = process.env.LOG_LEVEL ?? "info", bodyLimitBytes }: ServiceOptions): FastifyInstance {
-  const logger: FastifyServerOptions["logger"] = { level: logLevel, base: { service: name, host: os.hostname() } };
+  const logger: FastifyServerOptions["logger"] = { level: logLevel, base: { service: name, host: os.hostname(), pid: process.pid } };
   const app = Fastify({ logger, logController: new OneLinePerRequest(), bodyLimit: bodyLimitBytes, return503OnClosing: true });
 
   const metrics = new Registry();

@@ -10,11 +10,12 @@ const { values } = parseArgs({
     "rng-port": { type: "string", default: "8001" },
     "hasher-port": { type: "string", default: "8002" },
     "redis-port": { type: "string", default: "6379" },
+    "worker-metrics-port": { type: "string", default: "9100" },
     help: { type: "boolean", default: false },
   },
 });
 if (values.help) {
-  console.log("usage: npm run local -- [--workers N] [--zero-delay] [--webui-port 8000] [--rng-port 8001] [--hasher-port 8002] [--redis-port 6379]");
+  console.log("usage: npm run local -- [--workers N] [--zero-delay] [--webui-port 8000] [--rng-port 8001] [--hasher-port 8002] [--redis-port 6379] [--worker-metrics-port 9100 (worker i gets +i; 0 = any free port)]");
   process.exit(0);
 }
 const number = (flag: keyof typeof values) => {
@@ -29,7 +30,7 @@ const stack = await startLocalStack({
   rngPort: number("rng-port"),
   hasherPort: number("hasher-port"),
   redisPort: number("redis-port"),
-  workerPortBase: 9100,
+  workerPortBase: number("worker-metrics-port"),
   env: values["zero-delay"] ? { RNG_DELAY_MS: "0", HASHER_DELAY_MS: "0", WORKER_SLEEP_MS: "0" } : {},
 });
 console.log(`DockerCoins is mining: open ${stack.urls.webui}  (rng ${stack.urls.rng}, hasher ${stack.urls.hasher}); Ctrl-C stops`);

@@ -33,6 +33,7 @@ async function refresh() {
       const average = recent.reduce((a, b) => a + b, 0) / recent.length;
       document.getElementById("rate").textContent = `~${average.toFixed(1)}`;
       chart.setData([times, rates]);
+      chart.root.parentElement.dataset.points = times.length; // lets tests and people see how much is drawn
     }
     previous = stats;
     status.textContent = "";
