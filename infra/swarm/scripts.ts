@@ -1,0 +1,335 @@
+import { createHash } from "node:crypto";
+
+// The shell scripts that turn SSH-reachable machines into a Swarm. Pure functions of plain values, so
+// SwarmCluster (through @pulumi/command) and the end-to-end test (through ssh) run the very same text,
+// and the snapshot tests see every change. Each script is idempotent: re-running it on a node that is
+// already in the wanted state changes nothing and succeeds.
+
+/** Default tolerance for clock skew: Swarm's mTLS certificates are rejected when clocks disagree. */
+export const MAX_CLOCK_SKEW_S = 5;
+
+/** Single-quote a value for bash. */
+export function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Content hash used as a `triggers` entry: a command re-runs exactly when its script changes. */
+export function scriptHash(script: string): string {
+  return createHash("sha256").update(script).digest("hex");
+}
+
+/**
+ * The command line that runs a rendered script on a remote host whatever its login shell is
+ * (remote.Command hands its `create` string to the user's shell).
+ */
+export function remoteBash(script: string): string {
+  return `bash -c ${shq(script)}`;
+}
+
+const ADDRESS = /^[A-Za-z0-9.:\[\]-]+$/;
+const LABEL_KEY = /^[A-Za-z0-9._-]+$/;
+const LABEL_VALUE = /^[A-Za-z0-9._:\/-]*$/;
+const JOIN_TOKEN = /^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$/;
+
+function checkAddress(what: string, value: string): string {
+  if (!ADDRESS.test(value)) {
+    throw new Error(`${what} must be a host name or IP address (optionally :port), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function script(name: string, body: string): string {
+  return [
+    "#!/bin/bash",
+    `# dockercoins: ${name} (rendered by infra/swarm/scripts.ts)`,
+    "set -euo pipefail",
+    `log() { echo "[${name}] $*" >&2; }`,
+    "fail() { echo \"[" + name + "] ERROR: $*\" >&2; exit 1; }",
+    'SUDO=""; if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi',
+    body.trim(),
+    "",
+  ].join("\n");
+}
+
+// Shared by the scripts that talk to the local engine: its swarm state in one word.
+const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }`;
+
+// Find a node's ID from its address as the managers see it (works on every provider, where host
+// names may be anything): workers report Status.Addr, managers also ManagerStatus.Addr (ip:2377).
+function nodeIdByAddress(address: string): string {
+  return `node_id_by_address() {
+  local id addr maddr
+  for id in $($SUDO docker node ls -q); do
+    addr=$($SUDO docker node inspect -f '{{.Status.Addr}}' "$id")
+    maddr=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{end}}' "$id")
+    if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]; then echo "$id"; return 0; fi
+  done
+  return 0
+}`;
+}
+
+/** Runs first on every host: proves SSH works and waits for first-boot provisioning (cloud-init). */
+export function waitForSshScript(): string {
+  return script(
+    "wait-for-ssh",
+    `
+if command -v cloud-init >/dev/null 2>&1; then
+  $SUDO cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported an error; continuing"
+fi
+echo "ssh ready on $(hostname)"
+`,
+  );
+}
+
+export interface BootstrapDockerOptions {
+  /** Registries the engine may use over plain HTTP, e.g. ["10.0.0.11:5000"] for the Swarm's own registry. */
+  insecureRegistries: string[];
+  /** Fail when the clock is further than this from NTP time. */
+  maxClockSkewS?: number;
+}
+
+/**
+ * Installs Docker if missing (Debian/Ubuntu, RHEL family, Amazon Linux), writes /etc/docker/daemon.json
+ * and restarts the engine only when that file changed, starts the engine, and checks the clock.
+ */
+export function bootstrapDockerScript(opts: BootstrapDockerOptions): string {
+  const registries = [...new Set(opts.insecureRegistries.map((r) => checkAddress("insecure registry", r)))].sort();
+  const maxSkew = opts.maxClockSkewS ?? MAX_CLOCK_SKEW_S;
+  if (!(maxSkew > 0)) throw new Error(`maxClockSkewS must be > 0, got ${maxSkew}`);
+  const daemonJson = JSON.stringify({ "insecure-registries": registries }, null, 2);
+  return script(
+    "bootstrap-docker",
+    `
+# --- 1. Docker engine ---
+if ! command -v dockerd >/dev/null 2>&1; then
+  . /etc/os-release
+  case " \${ID:-} \${ID_LIKE:-} " in
+    *" debian "*|*" ubuntu "*)
+      log "installing docker.io with apt"
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+      ;;
+    *" amzn "*|*" fedora "*)
+      log "installing docker with dnf"
+      $SUDO dnf install -y -q docker
+      ;;
+    *" rhel "*|*" centos "*)
+      log "installing docker-ce from Docker's repository"
+      repo=centos; [ "\${ID}" = rhel ] && repo=rhel
+      $SUDO dnf install -y -q dnf-plugins-core
+      $SUDO dnf config-manager --add-repo "https://download.docker.com/linux/\${repo}/docker-ce.repo"
+      $SUDO dnf install -y -q docker-ce docker-ce-cli containerd.io
+      ;;
+    *) fail "cannot install Docker on \${PRETTY_NAME:-this OS}: install it by hand (docker.io or docker-ce) and re-run" ;;
+  esac
+fi
+
+has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+engine_up() { $SUDO docker info >/dev/null 2>&1; }
+wait_engine() {
+  for _ in $(seq 1 60); do engine_up && return 0; sleep 1; done
+  fail "the Docker engine did not answer within 60s (see journalctl -u docker or /var/log/dockerd.log)"
+}
+start_engine() {
+  if has_systemd; then
+    $SUDO systemctl enable --now docker >/dev/null 2>&1 || $SUDO systemctl start docker
+  else
+    # No init system (a container node): run dockerd in its own session so it outlives this shell.
+    $SUDO sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
+  fi
+  wait_engine
+}
+restart_engine() {
+  if has_systemd; then
+    $SUDO systemctl restart docker
+  else
+    if [ -s /var/run/docker.pid ]; then
+      pid=$($SUDO cat /var/run/docker.pid)
+      $SUDO kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 60); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    fi
+    $SUDO sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
+  fi
+  wait_engine
+}
+
+# --- 2. daemon.json: restart only when it changed ---
+want=$(mktemp)
+trap 'rm -f "$want"' EXIT
+cat >"$want" <<'DAEMON_JSON'
+${daemonJson}
+DAEMON_JSON
+$SUDO mkdir -p /etc/docker
+if ! $SUDO cmp -s "$want" /etc/docker/daemon.json; then
+  $SUDO install -m 644 "$want" /etc/docker/daemon.json
+  if engine_up; then
+    log "daemon.json changed: restarting the engine"
+    restart_engine
+  else
+    start_engine
+  fi
+elif ! engine_up; then
+  log "starting the engine"
+  start_engine
+fi
+
+# --- 3. clock: Swarm joins fail (TLS "certificate not yet valid") when node clocks disagree ---
+max_skew=${maxSkew}
+if command -v chronyc >/dev/null 2>&1 && offset=$(chronyc -n tracking 2>/dev/null | awk '/^System time/ {print $4}') && [ -n "$offset" ]; then
+  if awk -v o="$offset" -v m="$max_skew" 'BEGIN { exit !(o > m || o < -m) }'; then
+    fail "clock is \${offset}s away from NTP time (chrony), more than \${max_skew}s: Swarm joins fail on clock skew; fix time sync first"
+  fi
+elif command -v timedatectl >/dev/null 2>&1 && has_systemd; then
+  synced=no
+  for _ in $(seq 1 30); do
+    synced=$(timedatectl show -p NTPSynchronized --value 2>/dev/null || echo unknown)
+    [ "$synced" = yes ] && break
+    sleep 1
+  done
+  [ "$synced" = yes ] || log "WARNING: clock not NTP-synchronized (timedatectl: $synced); Swarm joins fail if node clocks differ by more than a few seconds"
+fi
+
+echo "docker $($SUDO docker version --format '{{.Server.Version}}') ready on $(hostname), insecure registries: ${registries.join(" ") || "none"}"
+`,
+  );
+}
+
+/** Makes this host the Swarm's first manager, or confirms it already is one. */
+export function swarmInitScript(opts: { advertiseAddr: string }): string {
+  const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
+  return script(
+    "swarm-init",
+    `
+${SWARM_STATE}
+state=$(swarm_state)
+if [ "$state" = active ]; then
+  if [ "$($SUDO docker info --format '{{.Swarm.ControlAvailable}}')" != true ]; then
+    fail "this node is already a worker of another swarm; run 'docker swarm leave' on it first"
+  fi
+  log "already a swarm manager"
+else
+  if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
+  $SUDO docker swarm init --advertise-addr ${shq(addr)} >/dev/null
+  log "swarm initialised, advertising ${addr}"
+fi
+$SUDO docker info --format '{{.Swarm.NodeID}}'
+`,
+  );
+}
+
+/** Prints the join token for `role` (and nothing else) on stdout; run it on a manager. */
+export function joinTokenScript(role: "manager" | "worker"): string {
+  if (role !== "manager" && role !== "worker") throw new Error(`role must be manager or worker, got ${JSON.stringify(role)}`);
+  return script("join-token", `$SUDO docker swarm join-token -q ${role}`);
+}
+
+/** Joins this host to the Swarm whose manager is at managerAddr, unless it already belongs to it. */
+export function swarmJoinScript(opts: { token: string; managerAddr: string; advertiseAddr: string }): string {
+  const token = opts.token.trim();
+  if (!JOIN_TOKEN.test(token)) throw new Error("token must be a Swarm join token (SWMTKN-1-...), got something else");
+  const manager = checkAddress("managerAddr", opts.managerAddr);
+  const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
+  const managerEndpoint = manager.includes(":") ? manager : `${manager}:2377`;
+  return script(
+    "swarm-join",
+    `
+${SWARM_STATE}
+state=$(swarm_state)
+if [ "$state" = active ]; then
+  managers=$($SUDO docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')
+  case " $managers " in
+    *" ${managerEndpoint} "*) log "already in the swarm of ${managerEndpoint}"; $SUDO docker info --format '{{.Swarm.NodeID}}'; exit 0 ;;
+  esac
+  fail "this node is in another swarm (managers: $managers); run 'docker swarm leave --force' on it first"
+fi
+if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
+out=""
+for attempt in 1 2 3 4 5 6; do
+  if out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token ${shq(token)} ${shq(managerEndpoint)} 2>&1); then
+    log "joined the swarm of ${managerEndpoint}"
+    $SUDO docker info --format '{{.Swarm.NodeID}}'
+    exit 0
+  fi
+  case "$out" in
+    *"not yet valid"*|*"has expired"*)
+      fail "join rejected by TLS ($out): this node's clock ($(date -u +%FT%TZ)) and the manager's differ; fix time sync (NTP) on both" ;;
+    *"already part of a swarm"*) $SUDO docker info --format '{{.Swarm.NodeID}}'; exit 0 ;;
+  esac
+  log "join attempt $attempt failed: $out"
+  sleep $((attempt * 2))
+done
+fail "could not join the swarm of ${managerEndpoint}: $out"
+`,
+  );
+}
+
+/** Adds labels to the node whose advertise address is nodeAddress; run it on a manager. */
+export function labelNodeScript(opts: { nodeAddress: string; labels: Record<string, string> }): string {
+  const address = checkAddress("nodeAddress", opts.nodeAddress);
+  const entries = Object.entries(opts.labels).sort(([a], [b]) => a.localeCompare(b));
+  for (const [k, v] of entries) {
+    if (!LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) throw new Error(`invalid node label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+  }
+  const adds = entries.map(([k, v]) => `--label-add ${shq(`${k}=${v}`)}`).join(" ");
+  return script(
+    "label-node",
+    `
+${nodeIdByAddress(address)}
+id=""
+for _ in $(seq 1 30); do
+  id=$(node_id_by_address)
+  [ -n "$id" ] && break
+  sleep 1
+done
+[ -n "$id" ] || fail "no swarm node with address ${address}"
+${entries.length ? `$SUDO docker node update ${adds} "$id" >/dev/null` : ":"}
+log "node ${address} ($id) labelled: ${entries.map(([k, v]) => `${k}=${v}`).join(" ") || "none"}"
+`,
+  );
+}
+
+/**
+ * Destroy time, on a manager: drain the node at nodeAddress (its tasks move elsewhere), demote it if it
+ * is a manager, then remove it from the Swarm. Succeeds if the node is already gone.
+ */
+export function drainAndRemoveNodeScript(opts: { nodeAddress: string; drainTimeoutS?: number }): string {
+  const address = checkAddress("nodeAddress", opts.nodeAddress);
+  const timeout = opts.drainTimeoutS ?? 60;
+  return script(
+    "drain-and-remove-node",
+    `
+${SWARM_STATE}
+[ "$(swarm_state)" = active ] || { log "this manager is no longer in a swarm; nothing to remove"; exit 0; }
+${nodeIdByAddress(address)}
+id=$(node_id_by_address)
+[ -n "$id" ] || { log "node ${address} is not in the swarm; nothing to do"; exit 0; }
+$SUDO docker node update --availability drain "$id" >/dev/null
+for _ in $(seq 1 ${timeout}); do
+  running=$($SUDO docker node ps "$id" --filter desired-state=running -q | wc -l)
+  [ "$running" -eq 0 ] && break
+  sleep 1
+done
+if [ "$($SUDO docker node inspect -f '{{.Spec.Role}}' "$id")" = manager ]; then
+  $SUDO docker node demote "$id" >/dev/null
+fi
+$SUDO docker node rm --force "$id" >/dev/null
+log "node ${address} ($id) drained and removed"
+`,
+  );
+}
+
+/** Destroy time, on the node itself: leave the Swarm if in one. */
+export function leaveSwarmScript(): string {
+  return script(
+    "leave-swarm",
+    `
+${SWARM_STATE}
+case "$(swarm_state)" in
+  inactive) log "not in a swarm"; exit 0 ;;
+  unknown) log "no Docker engine answering: nothing to leave"; exit 0 ;;
+esac
+$SUDO docker swarm leave --force >/dev/null
+log "left the swarm"
+`,
+  );
+}

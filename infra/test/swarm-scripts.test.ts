@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import {
+  bootstrapDockerScript,
+  drainAndRemoveNodeScript,
+  joinTokenScript,
+  labelNodeScript,
+  leaveSwarmScript,
+  remoteBash,
+  scriptHash,
+  shq,
+  swarmInitScript,
+  swarmJoinScript,
+  waitForSshScript,
+} from "../swarm/scripts";
+
+const TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
+
+const rendered: Record<string, string> = {
+  waitForSsh: waitForSshScript(),
+  bootstrapDocker: bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"] }),
+  swarmInit: swarmInitScript({ advertiseAddr: "10.0.0.11" }),
+  joinTokenWorker: joinTokenScript("worker"),
+  joinTokenManager: joinTokenScript("manager"),
+  swarmJoin: swarmJoinScript({ token: TOKEN, managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" }),
+  labelNode: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.redis": "true", "dockercoins.node": "node2" } }),
+  drainAndRemove: drainAndRemoveNodeScript({ nodeAddress: "10.0.0.12" }),
+  leaveSwarm: leaveSwarmScript(),
+};
+
+describe("rendered bootstrap scripts", () => {
+  it.each(Object.entries(rendered))("%s matches its snapshot", (name, script) => {
+    expect(script).toMatchSnapshot(name);
+  });
+
+  it.each(Object.entries(rendered))("%s is valid bash (bash -n), also wrapped for remote.Command", (_name, script) => {
+    for (const text of [script, remoteBash(script)]) {
+      const r = spawnSync("bash", ["-n"], { input: text, encoding: "utf8" });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it("each script stops on the first error", () => {
+    for (const script of Object.values(rendered)) expect(script).toContain("set -euo pipefail");
+  });
+});
+
+describe("bootstrapDockerScript", () => {
+  it("writes exactly the insecure registries, sorted and de-duplicated, into daemon.json", () => {
+    const s = bootstrapDockerScript({ insecureRegistries: ["10.0.0.12:5000", "10.0.0.11:5000", "10.0.0.12:5000"] });
+    const json = s.split("<<'DAEMON_JSON'\n")[1].split("\nDAEMON_JSON")[0];
+    expect(JSON.parse(json)).toEqual({ "insecure-registries": ["10.0.0.11:5000", "10.0.0.12:5000"] });
+  });
+
+  it("restarts the engine only when daemon.json differs", () => {
+    const s = bootstrapDockerScript({ insecureRegistries: [] });
+    expect(s).toMatch(/if ! \$SUDO cmp -s "\$want" \/etc\/docker\/daemon.json; then[\s\S]*restart_engine/);
+  });
+
+  it("fails on clock skew beyond the limit", () => {
+    expect(bootstrapDockerScript({ insecureRegistries: [], maxClockSkewS: 3 })).toContain("max_skew=3\n");
+    expect(() => bootstrapDockerScript({ insecureRegistries: [], maxClockSkewS: 0 })).toThrow(/maxClockSkewS/);
+  });
+
+  it("rejects registry strings that could inject shell", () => {
+    expect(() => bootstrapDockerScript({ insecureRegistries: ["x; rm -rf /"] })).toThrow(/insecure registry/);
+  });
+
+  it("the same options give the same hash (re-runs only on change)", () => {
+    const a = bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"] });
+    const b = bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"] });
+    const c = bootstrapDockerScript({ insecureRegistries: ["10.0.0.13:5000"] });
+    expect(scriptHash(a)).toBe(scriptHash(b));
+    expect(scriptHash(a)).not.toBe(scriptHash(c));
+    expect(scriptHash(a)).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe("swarm scripts", () => {
+  it("join uses the manager's port 2377 unless one is given", () => {
+    expect(rendered.swarmJoin).toContain(`--token '${TOKEN}' '10.0.0.11:2377'`);
+    expect(swarmJoinScript({ token: TOKEN, managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12" })).toContain("'10.0.0.11:4000'");
+  });
+
+  it("join refuses anything but a swarm token", () => {
+    expect(() => swarmJoinScript({ token: "nope", managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" })).toThrow(/join token/);
+  });
+
+  it("join tokens are printed alone on stdout", () => {
+    expect(joinTokenScript("worker")).toContain("docker swarm join-token -q worker");
+    expect(() => joinTokenScript("admin" as "worker")).toThrow(/role/);
+  });
+
+  it("labels are sorted and validated", () => {
+    expect(rendered.labelNode).toContain("--label-add 'dockercoins.node=node2' --label-add 'dockercoins.redis=true'");
+    expect(() => labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "a b": "x" } })).toThrow(/invalid node label/);
+  });
+
+  it("shq quotes single quotes", () => {
+    const r = spawnSync("bash", ["-c", `printf %s ${shq("it's $HOME")}`], { encoding: "utf8" });
+    expect(r.stdout).toBe("it's $HOME");
+  });
+});
