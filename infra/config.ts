@@ -47,6 +47,8 @@ export interface DockerCoinsConfig {
   nodeImage: string;
   registryImage: string;
   redisImage: string;
+  /** Image of the optional `debug` service: needs a shell and `sleep` (the workshop used alpine). */
+  debugImage: string;
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
   sshPublicKey?: string;
@@ -64,6 +66,8 @@ export interface DockerCoinsConfig {
     sshBasePort: number;
     /** The first node's registry port 5000, published on 127.0.0.1 for pushes from this machine. */
     registryPort: number;
+    /** Private bridge network of the node containers, a /24; node i gets .(10 + i). */
+    subnet: string;
   };
   minikube: {
     kubeContext: string;
@@ -98,11 +102,11 @@ export const KNOWN_KEYS = [
   "target", "nodeCount", "managerCount",
   "workerReplicas", "rngReplicas", "hasherReplicas", "webuiReplicas",
   "rngMode", "endpointMode", "webuiPort", "timing", "debugService",
-  "nodeImage", "registryImage", "redisImage",
+  "nodeImage", "registryImage", "redisImage", "debugImage",
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
   "vmHosts",
-  "localSshBasePort", "localRegistryPort",
+  "localSshBasePort", "localRegistryPort", "localSubnet",
   "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
   "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
@@ -227,6 +231,9 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)");
   }
 
+  const localSubnet = raw.localSubnet ?? "10.213.0.0/24";
+  if (!isCidr(localSubnet) || !localSubnet.endsWith("/24")) throw new ConfigError("localSubnet", localSubnet, "an IPv4 /24 such as 10.213.0.0/24");
+
   const hpa = oneOf(raw, "hpa", ["none", "cpu", "latency"] as const, "cpu");
   const prometheus = bool(raw, "prometheus", true);
   if (hpa === "latency" && !prometheus) throw new ConfigError("prometheus", raw.prometheus, "true when hpa is latency (the metric comes from Prometheus)");
@@ -252,6 +259,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     nodeImage: str(raw, "nodeImage", "node:24-bookworm-slim"),
     registryImage: str(raw, "registryImage", "registry:2"),
     redisImage: str(raw, "redisImage", "redis:7-alpine"),
+    debugImage: str(raw, "debugImage", "alpine:3"),
     sshPrivateKey: raw.sshPrivateKey,
     sshPublicKey: raw.sshPublicKey,
     aws: {
@@ -266,6 +274,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       sshBasePort: int(raw, "localSshBasePort", 1024, 65000, 22001),
       // Not 5000: macOS binds it for AirPlay.
       registryPort: int(raw, "localRegistryPort", 1024, 65535, 15000),
+      subnet: localSubnet,
     },
     minikube: {
       kubeContext: str(raw, "kubeContext", "minikube"),

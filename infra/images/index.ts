@@ -55,7 +55,8 @@ export class Images extends pulumi.ComponentResource {
           },
           skipPush: registry === undefined,
         },
-        { parent: this },
+        // A component's dependsOn does not reach its children by itself (e.g. wait for the registry).
+        { parent: this, dependsOn: opts?.dependsOn },
       );
       this.images[svc] = image;
       this.refs[svc] = registry

@@ -26,7 +26,7 @@ describe("parseConfig defaults", () => {
     expect(c.timing).toBe("workshop");
     expect(c.debugService).toBe(false);
     expect(c.aws).toEqual({ region: "us-east-1", instanceType: "m4.large", adminCidr: undefined, rootVolumeGiB: 30, sshUser: "ubuntu" });
-    expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000 });
+    expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000, subnet: "10.213.0.0/24" });
     expect(c.minikube.hpa).toBe("cpu");
     expect(c.minikube.hpaMaxReplicas).toBe(10);
     expect(c.minikube.hpaCpuPercent).toBe(50);
@@ -100,6 +100,7 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
       'dockercoins:prometheus = "false" is not allowed; expected true when hpa is latency (the metric comes from Prometheus)'],
     ["hpa max < min", { hpaMinReplicas: "5", hpaMaxReplicas: "2" }, 'dockercoins:hpaMaxReplicas = "2" is not allowed; expected at least hpaMinReplicas (5)'],
     ["loadTest", { loadTest: "webui" }, 'dockercoins:loadTest = "webui" is not allowed; expected one of none, rng, hasher'],
+    ["localSubnet not a /24", { localSubnet: "10.0.0.0/16" }, 'dockercoins:localSubnet = "10.0.0.0/16" is not allowed; expected an IPv4 /24 such as 10.213.0.0/24'],
     ["empty image", { nodeImage: " " }, 'dockercoins:nodeImage = " " is not allowed; expected a non-empty string'],
   ];
   it.each(cases)("%s", (_name, raw, message) => {

@@ -8,6 +8,8 @@ export interface Registration {
   name: string;
   inputs: any;
   provider?: string;
+  /** Names of the resources this one waits for (dependsOn and input dependencies). */
+  dependencies: string[];
 }
 
 export const registrations: Registration[] = [];
@@ -28,7 +30,8 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
     case "command:local:Command":
       return { stdout: /read$/.test(name) ? "-----BEGIN OPENSSH PRIVATE KEY-----\ngenerated\n" : "ssh-ed25519 AAAAC3Nza generated" };
     case "command:remote:Command":
-      return { stdout: name.includes("token") ? `SWMTKN-1-${name}` : "" };
+      // Join tokens look like Swarm's (SWMTKN-1-<cluster>-<role secret>); init and joins print node IDs.
+      return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${name}-nodeid\n` };
     case "kubernetes:core/v1:Service":
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
     case "kubernetes:apps/v1:Deployment":
@@ -45,7 +48,7 @@ export async function setupMocks(config: Record<string, string> = {}): Promise<v
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [] });
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
       call(args) {
@@ -57,7 +60,18 @@ export async function setupMocks(config: Record<string, string> = {}): Promise<v
     "test",
     false,
   );
+  // The mock monitor does not hand dependencies to newResource: read them off the request on the way in.
+  const monitor = (pulumi.runtime as any).getMonitor();
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: any) => {
+    const urns: string[] = [...req.getDependenciesList()];
+    req.getPropertydependenciesMap().forEach((deps: any) => urns.push(...deps.getUrnsList()));
+    pendingDeps.set(req.getName(), [...new Set(urns.map((u: string) => u.split("::").pop() as string))].sort());
+    return register(req, cb);
+  };
 }
+
+const pendingDeps = new Map<string, string[]>();
 
 export function setConfig(config: Record<string, string>): void {
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `dockercoins:${k}`, v])));

@@ -1,0 +1,36 @@
+import type { DockerCoinsConfig } from "../config";
+import { LocalHosts } from "../hosts/local";
+import { SshKey } from "../hosts/sshkey";
+import { deploySwarm } from "./swarm";
+import type { StackContext, StackOutputs } from "./types";
+
+/** The playground: N dind node containers on this machine's engine, then the same Swarm path as VMs. */
+export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
+  const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
+  const nodes = new LocalHosts("local", {
+    count: cfg.nodeCount,
+    prefix: `dockercoins-${ctx.stack}`,
+    subnet: cfg.local.subnet,
+    nodeImageContext: "infra/node-image",
+    sshPublicKey: cfg.sshPublicKey ?? key.publicKey,
+    sshBasePort: cfg.local.sshBasePort,
+    registryPort: cfg.local.registryPort,
+    webuiPort: cfg.webuiPort,
+  });
+  const swarm = deploySwarm(cfg, {
+    hosts: nodes.hosts,
+    privateKey: key.privateKey,
+    privateKeyPath: key.privateKeyPath,
+    knownHosts: "ephemeral",
+    // Built on this machine's engine, pushed through node1's registry port published on 127.0.0.1.
+    build: { on: "local", pushRegistry: `127.0.0.1:${cfg.local.registryPort}` },
+    dependsOn: [key],
+  });
+  return {
+    webuiUrl: `http://127.0.0.1:${cfg.webuiPort}`,
+    managerAddress: swarm.managerAddress,
+    sshCommand: `ssh -i ${key.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${cfg.local.sshBasePort} root@127.0.0.1`,
+    nodes: swarm.nodes,
+    replicas: swarm.replicas,
+  };
+}

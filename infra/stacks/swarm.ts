@@ -1,0 +1,163 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { DockerCoinsConfig } from "../config";
+import type { Host } from "../hosts/host";
+import { DOCKERCOINS_SERVICES, Images } from "../images";
+import { SwarmCluster, SwarmServices } from "../swarm/cluster";
+import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/services";
+import type { StackOutputs } from "./types";
+
+/**
+ * With dnsrr, webui is published in host mode and constrained to nodes labelled for it: label the first
+ * `webuiReplicas` nodes (node1 first, the one whose port the playground publishes). With vip the routing
+ * mesh publishes it on every node and no extra label is needed.
+ */
+export function webuiLabels(hostNames: string[], cfg: Pick<DockerCoinsConfig, "endpointMode" | "replicas">): Record<string, Record<string, string>> {
+  if (cfg.endpointMode === "vip") return {};
+  return Object.fromEntries(hostNames.slice(0, cfg.replicas.webui).map((n) => [n, { [NODE_LABELS.webui]: "true" }]));
+}
+
+/**
+ * ssh options of the Docker provider's `ssh://` transport. Playground nodes get new host keys whenever
+ * they are re-created, so nothing is remembered for them; real machines are trusted on first use and
+ * remembered in the stack's state directory.
+ */
+export function dockerSshOpts(keyPath: string, knownHosts: "ephemeral" | string): string[] {
+  const hostKeys =
+    knownHosts === "ephemeral"
+      ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+      : ["-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${knownHosts}`];
+  return ["-i", keyPath, "-o", "IdentitiesOnly=yes", ...hostKeys, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20"];
+}
+
+/** A non-root login needs the docker group for the Docker provider's `docker system dial-stdio`. */
+export const DOCKER_GROUP_SCRIPT =
+  'set -eu; if [ "$(id -u)" -ne 0 ] && ! id -nG | grep -qw docker; then sudo usermod -aG docker "$(id -un)"; fi; echo ok';
+
+export interface SwarmDeployment {
+  hosts: Host[];
+  privateKey: pulumi.Input<string>;
+  privateKeyPath: string;
+  /** See dockerSshOpts. */
+  knownHosts: "ephemeral" | string;
+  /**
+   * Where images are built and pushed: `local` builds on this machine's engine and pushes to the
+   * manager's registry through a published port; `manager` builds on the manager's engine over SSH and
+   * pushes to 127.0.0.1:5000 there.
+   */
+  build: { on: "local"; pushRegistry: string } | { on: "manager" };
+  /** Resources the whole deployment waits for (e.g. the SSH key file). */
+  dependsOn?: pulumi.Resource[];
+}
+
+/** Swarm -> registry -> images -> DockerCoins services: the part every Swarm target shares. */
+export function deploySwarm(
+  cfg: DockerCoinsConfig,
+  d: SwarmDeployment,
+): Omit<StackOutputs, "webuiUrl" | "sshCommand"> & { services: SwarmServices } {
+  const first = d.hosts[0];
+  const pullRegistry = pulumi.interpolate`${first.privateAddress}:${REGISTRY_PORT}`;
+
+  const cluster = new SwarmCluster(
+    "swarm",
+    {
+      hosts: d.hosts,
+      managerCount: cfg.managerCount,
+      privateKey: d.privateKey,
+      insecureRegistries: [pullRegistry],
+      extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
+    },
+    { dependsOn: d.dependsOn },
+  );
+
+  const dockerGroup = new command.remote.Command(
+    "manager-docker-group",
+    {
+      connection: { host: first.sshHost, port: first.sshPort, user: first.sshUser, privateKey: d.privateKey },
+      create: DOCKER_GROUP_SCRIPT,
+    },
+    { dependsOn: cluster.ready },
+  );
+
+  const manager = new docker.Provider(
+    "manager",
+    { host: cluster.managerDockerHost, sshOpts: dockerSshOpts(d.privateKeyPath, d.knownHosts) },
+    { dependsOn: [...cluster.ready, dockerGroup] },
+  );
+
+  const registry = new SwarmServices(
+    "registry",
+    {
+      provider: manager,
+      specs: [registryService({ image: cfg.registryImage, endpointMode: cfg.endpointMode })],
+      // Its own network: the registry is reached through its host-mode port, not the app's overlay.
+      networkName: "dockercoins-registry",
+    },
+  );
+
+  const images = new Images(
+    "images",
+    {
+      names: DOCKERCOINS_SERVICES,
+      context: "app",
+      nodeImage: cfg.nodeImage,
+      registry: {
+        push: d.build.on === "local" ? d.build.pushRegistry : `127.0.0.1:${REGISTRY_PORT}`,
+        pull: pullRegistry,
+      },
+    },
+    { dependsOn: [registry], ...(d.build.on === "manager" ? { provider: manager } : {}) },
+  );
+
+  const services = new SwarmServices(
+    "dockercoins",
+    {
+      provider: manager,
+      specs: dockercoinsServices({
+        images: {
+          ...digestRefs(images.refs),
+          redis: cfg.redisImage,
+          debug: cfg.debugImage,
+        },
+        replicas: cfg.replicas,
+        rngMode: cfg.rngMode,
+        endpointMode: cfg.endpointMode,
+        webuiPort: cfg.webuiPort,
+        timing: cfg.timing,
+        debug: cfg.debugService,
+      }),
+    },
+    { dependsOn: [images] },
+  );
+
+  return {
+    managerAddress: cluster.managerAddress,
+    nodes: cluster.nodes.apply((ns) => ns.map((n) => `${n.name} ${n.role} ${n.address}`)),
+    replicas: swarmReplicas(cfg),
+    services,
+  };
+}
+
+/**
+ * The image digests are Outputs (known after the push) while SwarmServiceSpec.image is a plain string,
+ * because the same specs render the stack file. toServiceArgs and dockercoinsServices only pass `image`
+ * through, never read it, so the Output travels inside the spec to docker.Service's inputs, where Pulumi
+ * resolves it. Tested in swarm-stacks.test.ts; drop this once the spec accepts pulumi.Input<string>.
+ */
+export function digestRefs(refs: Record<string, pulumi.Output<string>>): Record<"rng" | "hasher" | "worker" | "webui", string> {
+  const pass = (svc: string) => refs[svc] as unknown as string;
+  return { rng: pass("rng"), hasher: pass("hasher"), worker: pass("worker"), webui: pass("webui") };
+}
+
+/** Replica counts as the user sees them; a global rng runs one task per node. */
+export function swarmReplicas(cfg: Pick<DockerCoinsConfig, "replicas" | "rngMode" | "nodeCount">): Record<string, number | string> {
+  return {
+    worker: cfg.replicas.worker,
+    rng: cfg.rngMode === "global" ? `global (${cfg.nodeCount})` : cfg.replicas.rng,
+    hasher: cfg.replicas.hasher,
+    webui: cfg.replicas.webui,
+    redis: 1,
+    registry: 1,
+  };
+}

@@ -1,0 +1,27 @@
+import type { DockerCoinsConfig } from "../config";
+import { SshKey } from "../hosts/sshkey";
+import { VmHosts } from "../hosts/vms";
+import { deploySwarm } from "./swarm";
+import type { StackContext, StackOutputs } from "./types";
+
+/** Machines the user already has (the seeds' five VMs): Swarm over SSH, images built on the manager. */
+export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
+  const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
+  const vms = new VmHosts("vms", { machines: cfg.vmHosts });
+  const swarm = deploySwarm(cfg, {
+    hosts: vms.hosts,
+    privateKey: key.privateKey,
+    privateKeyPath: key.privateKeyPath,
+    knownHosts: `${ctx.stateDir}/ssh/known_hosts`,
+    build: { on: "manager" },
+    dependsOn: [key],
+  });
+  const first = cfg.vmHosts[0];
+  return {
+    webuiUrl: `http://${first.address}:${cfg.webuiPort}`,
+    managerAddress: swarm.managerAddress,
+    sshCommand: `ssh -i ${key.privateKeyPath} -p ${first.port} ${first.user}@${first.address}`,
+    nodes: swarm.nodes,
+    replicas: swarm.replicas,
+  };
+}

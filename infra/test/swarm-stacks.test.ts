@@ -1,0 +1,254 @@
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { countByType, isSecret, named, ofType, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
+
+let parseConfig: typeof import("../config").parseConfig;
+let STACKS: typeof import("../stacks").STACKS;
+let swarm: typeof import("../stacks/swarm");
+beforeAll(async () => {
+  await setupMocks();
+  ({ parseConfig } = await import("../config"));
+  ({ STACKS } = await import("../stacks"));
+  swarm = await import("../stacks/swarm");
+});
+beforeEach(async () => {
+  await settle();
+  reset();
+});
+
+const CTX = { stack: "test", stateDir: "/state/test", homeDir: "/home/me" };
+const KEY = {
+  sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nuser\n-----END OPENSSH PRIVATE KEY-----\n",
+  sshPublicKey: "ssh-ed25519 AAAAC3Nza user@laptop",
+};
+const VMS = JSON.stringify([1, 2, 3, 4, 5].map((n) => ({ address: `192.168.1.10${n}`, user: "root" })));
+const AWS = { target: "aws", awsAdminCidr: "203.0.113.7/32", awsRegion: "eu-west-1", ...KEY };
+const DEV = { target: "local", endpointMode: "dnsrr" };
+
+async function run(raw: Record<string, string>) {
+  const cfg = parseConfig(raw);
+  const out = STACKS[cfg.target](cfg, CTX);
+  await settle();
+  return out;
+}
+const service = (svc: string) => named(`dockercoins-${svc}`).inputs;
+const remote = () => ofType("command:remote:Command");
+
+/** The remote commands as name -> names of what they wait for, resolved through component parents. */
+function commandOrder(): Record<string, string[]> {
+  return Object.fromEntries(remote().map((c) => [c.name, c.dependencies]));
+}
+
+describe("every Swarm target: exact resource counts", () => {
+  it("local (Pulumi.dev.yaml): key, 5 node containers, Swarm, registry, 4 images, 5 services", async () => {
+    await run(DEV);
+    expect(countByType()).toEqual({
+      "dockercoins:hosts:SshKey": 1,
+      "command:local:Command": 2,
+      "dockercoins:hosts:LocalHosts": 1,
+      "docker:index/image:Image": 5, // node image + rng, hasher, worker, webui
+      "docker:index/network:Network": 3, // node bridge, registry overlay, dockercoins overlay
+      "docker:index/volume:Volume": 5,
+      "docker:index/container:Container": 5,
+      "dockercoins:swarm:Cluster": 1,
+      // per node: wait-for-ssh, docker, labels (15); init, 2 token reads, 4 joins; docker group on the manager
+      "command:remote:Command": 23,
+      "pulumi:providers:docker": 1,
+      "dockercoins:swarm:Services": 2,
+      "docker:index/service:Service": 6, // registry + redis, rng, hasher, worker, webui
+      "dockercoins:images:Images": 1,
+    });
+  });
+
+  it("vms: no machines created, images built on the manager", async () => {
+    await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey });
+    expect(countByType()).toEqual({
+      "dockercoins:hosts:SshKey": 1,
+      "command:local:Command": 1,
+      "dockercoins:hosts:VmHosts": 1,
+      "dockercoins:swarm:Cluster": 1,
+      "command:remote:Command": 23,
+      "pulumi:providers:docker": 1,
+      "dockercoins:swarm:Services": 2,
+      "docker:index/network:Network": 2,
+      "docker:index/service:Service": 6,
+      "dockercoins:images:Images": 1,
+      "docker:index/image:Image": 4,
+    });
+  });
+
+  it("aws: 5 x m4.large plus the same Swarm path", async () => {
+    await run(AWS);
+    const counts = countByType();
+    expect(counts["aws:ec2/instance:Instance"]).toBe(5);
+    expect(counts["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]).toBe(7);
+    expect(counts["command:remote:Command"]).toBe(23);
+    expect(counts["docker:index/service:Service"]).toBe(6);
+    expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
+    expect(named("aws-provider").inputs.region).toBe("eu-west-1");
+  });
+});
+
+describe("local target", () => {
+  it("images: built locally, pushed through 127.0.0.1:15000, services pull by digest from node1:5000", async () => {
+    await run(DEV);
+    const appImages = ofType("docker:index/image:Image").filter((i) => i.name.startsWith("images-"));
+    expect(appImages.map((i) => i.inputs.imageName).sort()).toEqual(
+      ["hasher", "rng", "webui", "worker"].map((s) => `127.0.0.1:15000/dockercoins/${s}:latest`),
+    );
+    expect(appImages.every((i) => !i.provider?.includes("::manager::"))).toBe(true);
+    for (const svc of ["rng", "hasher", "worker", "webui"]) {
+      expect(service(svc).taskSpec.containerSpec.image).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
+    }
+    expect(service("redis").taskSpec.containerSpec.image).toBe("redis:7-alpine");
+    expect(named("registry-registry").inputs.taskSpec.containerSpec.image).toBe("registry:2");
+  });
+
+  it("the Docker provider reaches node1 over SSH with the key file and throwaway host keys", async () => {
+    await run(DEV);
+    expect(named("manager").inputs).toMatchObject({
+      host: "ssh://root@127.0.0.1:22001",
+      sshOpts: JSON.stringify([
+        "-i", "/state/test/ssh/id", "-o", "IdentitiesOnly=yes",
+        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+      ]),
+    });
+  });
+
+  it("nodes get the generated public key; every remote command uses the generated private key as a secret", async () => {
+    await run(DEV);
+    expect(ofType("docker:index/container:Container").every((c) => c.inputs.envs[0] === "SSH_AUTHORIZED_KEY=ssh-ed25519 AAAAC3Nza generated")).toBe(true);
+    for (const c of remote()) {
+      expect(isSecret(c.inputs.connection)).toBe(true);
+      expect(plain(c.inputs.connection).privateKey).toContain("generated");
+    }
+    const ports = remote().map((c) => plain(c.inputs.connection).port);
+    expect(new Set(ports)).toEqual(new Set([22001, 22002, 22003, 22004, 22005]));
+  });
+
+  it("dnsrr: every service in dnsrr mode, webui published in host mode on node1 (labelled)", async () => {
+    await run(DEV);
+    for (const svc of ["redis", "rng", "hasher", "worker", "webui"]) expect(service(svc).endpointSpec.mode).toBe("dnsrr");
+    expect(service("webui").endpointSpec.ports).toEqual([{ targetPort: 80, publishedPort: 8000, publishMode: "host", protocol: "tcp" }]);
+    expect(service("webui").taskSpec.placement).toEqual({ constraints: ["node.labels.dockercoins.webui == true"] });
+    expect(named("swarm-node1-labels").inputs.create).toContain("dockercoins.webui");
+    expect(named("swarm-node2-labels").inputs.create).not.toContain("dockercoins.webui");
+  });
+
+  it("vip: ingress publish and no extra webui labels", async () => {
+    await run({ ...DEV, endpointMode: "vip" });
+    expect(service("webui").endpointSpec).toMatchObject({ mode: "vip", ports: [{ targetPort: 80, publishedPort: 8000, publishMode: "ingress", protocol: "tcp" }] });
+    expect(service("webui").taskSpec.placement).toBeUndefined();
+  });
+
+  it("replicas follow config; rng global mode when asked", async () => {
+    await run({ ...DEV, workerReplicas: "10", hasherReplicas: "3", webuiReplicas: "1" });
+    expect(service("worker").mode).toEqual({ replicated: { replicas: 10 } });
+    expect(service("hasher").mode).toEqual({ replicated: { replicas: 3 } });
+    expect(service("rng").mode).toEqual({ replicated: { replicas: 1 } });
+    await settle();
+    reset();
+    await run({ ...DEV, rngMode: "global" });
+    expect(service("rng").mode).toEqual({ global: true });
+  });
+
+  it("debug service: global, on the overlay, from debugImage", async () => {
+    await run({ ...DEV, debugService: "true" });
+    expect(service("debug")).toMatchObject({ mode: { global: true }, taskSpec: { containerSpec: { image: "alpine:3", args: ["sleep", "infinity"] } } });
+    expect(ofType("docker:index/service:Service")).toHaveLength(7);
+  });
+
+  it("changing only workerReplicas changes only the worker service's inputs", async () => {
+    await run({ ...DEV, workerReplicas: "1" });
+    const before = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
+    await settle();
+    reset();
+    await run({ ...DEV, workerReplicas: "4" });
+    const after = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
+    expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+    expect([...after.keys()].filter((k) => after.get(k) !== before.get(k))).toEqual(["dockercoins-worker"]);
+    expect(service("worker").mode).toEqual({ replicated: { replicas: 4 } });
+  });
+
+  it("outputs", async () => {
+    const out = await run(DEV);
+    expect(out.webuiUrl).toBe("http://127.0.0.1:8000");
+    expect(await resolve(out.managerAddress)).toBe("10.213.0.11");
+    expect(out.sshCommand).toBe("ssh -i /state/test/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 22001 root@127.0.0.1");
+    expect(out.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1, redis: 1, registry: 1 });
+    const nodes = (await resolve(out.nodes)) as string[];
+    expect(nodes.map((n) => n.split(" ").slice(0, 2).join(" "))).toEqual(["node1 manager", "node2 worker", "node3 worker", "node4 worker", "node5 worker"]);
+  });
+});
+
+describe("remote and manager targets", () => {
+  it("vms: configured key on stdin, images built through the manager's engine and pushed to its 127.0.0.1:5000", async () => {
+    await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey, managerCount: "3" });
+    expect(plain(named("ssh-key-file").inputs.stdin)).toBe(KEY.sshPrivateKey);
+    const images = ofType("docker:index/image:Image");
+    expect(images.map((i) => i.inputs.imageName).sort()).toEqual(["hasher", "rng", "webui", "worker"].map((s) => `127.0.0.1:5000/dockercoins/${s}:latest`));
+    expect(images.every((i) => i.provider?.includes("::manager::"))).toBe(true);
+    expect(service("rng").taskSpec.containerSpec.image).toMatch(/^192\.168\.1\.101:5000\/dockercoins\/rng@sha256:[0-9a-f]{64}$/);
+    expect(named("manager").inputs.host).toBe("ssh://root@192.168.1.101:22");
+    expect(JSON.parse(named("manager").inputs.sshOpts)).toContain("UserKnownHostsFile=/state/test/ssh/known_hosts");
+    // 3 managers: node2 and node3 join with the manager token.
+    expect(plain(named("swarm-node2-join").inputs.create)).toContain("SWMTKN-1-0cluster0-m4nager");
+    expect(plain(named("swarm-node4-join").inputs.create)).toContain("SWMTKN-1-0cluster0-w0rker");
+  });
+
+  it("aws: webui URL and SSH command use node1's public IP; the SSH user is ubuntu", async () => {
+    const out = await run(AWS);
+    expect(await resolve(out.webuiUrl)).toBe("http://198.51.100.1:8000");
+    expect(await resolve(out.sshCommand)).toBe("ssh -i /state/test/ssh/id ubuntu@198.51.100.1");
+    expect(named("manager").inputs.host).toBe("ssh://ubuntu@198.51.100.1:22");
+    expect(named("manager-docker-group").inputs.create).toBe(swarm.DOCKER_GROUP_SCRIPT);
+  });
+});
+
+describe("pure helpers", () => {
+  it("webuiLabels: first webuiReplicas nodes with dnsrr, none with vip", () => {
+    const names = ["node1", "node2", "node3"];
+    expect(swarm.webuiLabels(names, { endpointMode: "dnsrr", replicas: { worker: 1, rng: 1, hasher: 1, webui: 2 } })).toEqual({
+      node1: { "dockercoins.webui": "true" },
+      node2: { "dockercoins.webui": "true" },
+    });
+    expect(swarm.webuiLabels(names, { endpointMode: "vip", replicas: { worker: 1, rng: 1, hasher: 1, webui: 2 } })).toEqual({});
+  });
+  it("swarmReplicas reports a global rng per node", () => {
+    expect(swarm.swarmReplicas({ nodeCount: 5, rngMode: "global", replicas: { worker: 10, rng: 1, hasher: 1, webui: 1 } })).toEqual({
+      worker: 10, rng: "global (5)", hasher: 1, webui: 1, redis: 1, registry: 1,
+    });
+  });
+});
+
+describe("ordering (local target)", () => {
+  it("remote commands chain: node container -> ssh -> docker -> init -> tokens -> joins -> labels -> provider", async () => {
+    await run(DEV);
+    const deps = (name: string) => named(name).dependencies;
+    for (const n of [1, 2, 3, 4, 5]) {
+      expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, "ssh-key-read"]);
+      expect(deps(`swarm-node${n}-docker`)).toEqual(["ssh-key-read", `swarm-node${n}-ssh`]);
+    }
+    expect(deps("swarm-init")).toEqual(["ssh-key-read", "swarm-node1-docker"]);
+    expect(deps("swarm-manager-token")).toEqual(["ssh-key-read", "swarm-init"]);
+    expect(deps("swarm-worker-token")).toEqual(["ssh-key-read", "swarm-init"]);
+    for (const n of [2, 3, 4, 5]) {
+      expect(deps(`swarm-node${n}-join`)).toEqual(["ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-labels`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
+    }
+    const labels = [1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`);
+    expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...labels]);
+    expect(deps("manager")).toEqual(["manager-docker-group", ...labels]);
+  });
+
+  it("images wait for the registry service; app services wait for their image", async () => {
+    await run(DEV);
+    for (const svc of ["rng", "hasher", "worker", "webui"]) {
+      expect(named(`images-${svc}`).dependencies).toEqual(["registry-network", "registry-registry"]);
+      expect(named(`dockercoins-${svc}`).dependencies).toEqual(["dockercoins-network", `images-${svc}`]);
+    }
+    expect(named("dockercoins-redis").dependencies).toEqual(["dockercoins-network"]);
+    // Everything on the Swarm goes through the manager's provider.
+    for (const r of ofType("docker:index/service:Service")) expect(r.provider).toContain("::manager::");
+  });
+});
