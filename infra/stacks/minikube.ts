@@ -14,6 +14,11 @@ export function minikubeTag(svc: string, imageId: string): string {
   return `dockercoins/${svc}:${imageId.replace(/^sha256:/, "").slice(0, 12)}`;
 }
 
+/** The minikube node's IP, read off its engine's address (`minikube docker-env` prints tcp://<ip>:2376). */
+export function minikubeIp(dockerHost: string): string {
+  return new URL(dockerHost).hostname;
+}
+
 /** minikube: images built straight into its Docker engine, DockerCoins as Deployments, HPA on rng. */
 export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
   const m = cfg.minikube;
@@ -81,10 +86,10 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
   }
 
   return {
-    webuiUrl: app.webuiNodePort.apply((p) => `http://$(minikube ip -p ${m.kubeContext}):${p}  (or: minikube service -n ${NAMESPACE} webui)`),
-    managerAddress: m.kubeContext,
+    webuiUrl: app.webuiNodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}`),
+    managerAddress: minikubeIp(m.dockerHost),
     sshCommand: `minikube ssh -p ${m.kubeContext}`,
-    nodes: [m.kubeContext],
+    nodes: [`${m.kubeContext} ${minikubeIp(m.dockerHost)}`],
     replicas: {
       worker: cfg.replicas.worker,
       rng: autoscaled ? `HPA ${m.hpa} ${m.hpaMinReplicas}-${m.hpaMaxReplicas}` : cfg.replicas.rng,

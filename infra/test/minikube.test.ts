@@ -173,7 +173,10 @@ describe("minikube stack", () => {
 
   it("outputs", async () => {
     const out = await run({ workerReplicas: "3" });
-    expect(await resolve(out.webuiUrl)).toBe("http://$(minikube ip -p minikube):30080  (or: minikube service -n dockercoins webui)");
+    expect(await resolve(out.webuiUrl)).toBe("http://192.168.49.2:30080");
+    expect(out.managerAddress).toBe("192.168.49.2");
+    expect(out.sshCommand).toBe("minikube ssh -p minikube");
+    expect(out.nodes).toEqual(["minikube 192.168.49.2"]);
     expect(out.replicas).toEqual({ worker: 3, rng: "HPA cpu 1-10", hasher: 1, webui: 1, redis: 1 });
   });
 });
