@@ -34,10 +34,15 @@ export function redisServerPath(): string {
   return found;
 }
 
+// Detached children outlive a crashed runner: kill whatever is left when this process exits.
+const running = new Set<ChildProcess>();
+process.once("exit", () => running.forEach((child) => child.kill("SIGKILL")));
+
 function start(name: string, command: string, args: string[], env: Record<string, string>, onLine: LocalStackOptions["onLine"]): Proc {
   // Own process group: Ctrl-C reaches only the runner, which stops workers before redis (no lost counts).
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  process.once("exit", () => child.kill("SIGKILL"));
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   for (const stream of [child.stdout!, child.stderr!]) {
     let buffered = "";
     stream.on("data", (chunk: Buffer) => {
