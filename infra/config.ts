@@ -68,6 +68,8 @@ export interface DockerCoinsConfig {
     registryPort: number;
     /** Private bridge network of the node containers, a /24; node i gets .(10 + i). */
     subnet: string;
+    /** Images copied from this machine into each node, for machines that cannot pull (comma-separated). */
+    preloadImages: string[];
   };
   minikube: {
     kubeContext: string;
@@ -106,7 +108,7 @@ export const KNOWN_KEYS = [
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
   "vmHosts",
-  "localSshBasePort", "localRegistryPort", "localSubnet",
+  "localSshBasePort", "localRegistryPort", "localSubnet", "localPreloadImages",
   "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
   "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
@@ -275,6 +277,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       // Not 5000: macOS binds it for AirPlay.
       registryPort: int(raw, "localRegistryPort", 1024, 65535, 15000),
       subnet: localSubnet,
+      preloadImages: (raw.localPreloadImages ?? "").split(",").map((x) => x.trim()).filter((x) => x !== ""),
     },
     minikube: {
       kubeContext: str(raw, "kubeContext", "minikube"),

@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./host";
@@ -29,6 +30,18 @@ export function nodePorts(index: number, p: { sshBasePort: number; registryPort:
 export const NODE_CAPABILITIES = { adds: ["ALL"], drops: ["SYS_RESOURCE"] };
 export const NODE_SECURITY_OPTS = ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"];
 
+/**
+ * Copies images from this machine's engine into a node's engine, for machines that cannot pull (offline
+ * CI): the Swarm's own singletons (registry, redis) then start without a registry to pull from.
+ */
+export function preloadScript(): string {
+  return [
+    "set -eu",
+    'for _ in $(seq 1 60); do docker exec "$NODE" docker info >/dev/null 2>&1 && break; sleep 1; done',
+    'docker save $IMAGES | docker exec -i "$NODE" docker load',
+  ].join("\n");
+}
+
 export interface LocalHostsArgs {
   /** Number of node containers. */
   count: number;
@@ -43,6 +56,8 @@ export interface LocalHostsArgs {
   sshBasePort: number;
   registryPort: number;
   webuiPort: number;
+  /** Images to copy from this machine's engine into every node (empty: the nodes pull what they need). */
+  preloadImages: string[];
 }
 
 /** N node containers on the local Docker engine, each running dockerd and sshd: a 5-VM lab on one machine. */
@@ -98,13 +113,27 @@ export class LocalHosts extends pulumi.ComponentResource {
       );
     });
 
+    const ready = this.containers.map((c, i) =>
+      args.preloadImages.length === 0
+        ? c
+        : new command.local.Command(
+            `${name}-node${i + 1}-preload`,
+            {
+              create: preloadScript(),
+              environment: { NODE: c.name, IMAGES: args.preloadImages.join(" ") },
+              triggers: [c.id],
+            },
+            { parent: this, dependsOn: [c] },
+          ),
+    );
+
     this.hosts = this.containers.map((c, i) => ({
       name: `node${i + 1}`,
       sshHost: "127.0.0.1",
       sshPort: args.sshBasePort + i,
       sshUser: "root",
       privateAddress: nodeAddress(args.subnet, i + 1),
-      dependsOn: [c],
+      dependsOn: [ready[i]],
     }));
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name), network: this.network.name });

@@ -16,6 +16,7 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     sshBasePort: cfg.local.sshBasePort,
     registryPort: cfg.local.registryPort,
     webuiPort: cfg.webuiPort,
+    preloadImages: cfg.local.preloadImages,
   });
   const swarm = deploySwarm(cfg, {
     hosts: nodes.hosts,

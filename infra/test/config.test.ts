@@ -26,7 +26,7 @@ describe("parseConfig defaults", () => {
     expect(c.timing).toBe("workshop");
     expect(c.debugService).toBe(false);
     expect(c.aws).toEqual({ region: "us-east-1", instanceType: "m4.large", adminCidr: undefined, rootVolumeGiB: 30, sshUser: "ubuntu" });
-    expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000, subnet: "10.213.0.0/24" });
+    expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000, subnet: "10.213.0.0/24", preloadImages: [] });
     expect(c.minikube.hpa).toBe("cpu");
     expect(c.minikube.hpaMaxReplicas).toBe(10);
     expect(c.minikube.hpaCpuPercent).toBe(50);
@@ -47,6 +47,10 @@ describe("parseConfig defaults", () => {
       { address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
       { address: "10.0.0.13", user: "root", port: 22, privateAddress: "10.0.0.13" },
     ]);
+  });
+
+  it("splits the preload image list", () => {
+    expect(parseConfig({ localPreloadImages: "registry:2, redis:7-alpine,," }).local.preloadImages).toEqual(["registry:2", "redis:7-alpine"]);
   });
 
   it("latency HPA defaults to 1-20 replicas and a 100 ms target, as the original", () => {

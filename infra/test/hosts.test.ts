@@ -118,6 +118,7 @@ const LOCAL_ARGS = {
   sshBasePort: 22001,
   registryPort: 15000,
   webuiPort: 8000,
+  preloadImages: [] as string[],
 };
 
 describe("LocalHosts", () => {
@@ -172,6 +173,21 @@ describe("LocalHosts", () => {
       name: `node${n}`, sshHost: "127.0.0.1", sshPort: 22000 + n, sshUser: "root", privateAddress: `10.213.0.${10 + n}`,
     })));
     expect(l.hosts.every((h, i) => h.dependsOn?.[0] === l.containers[i])).toBe(true);
+  });
+
+  it("preloads images into every node once its engine answers, and hosts wait for that", async () => {
+    const l = new local.LocalHosts("local", { ...LOCAL_ARGS, preloadImages: ["registry:2", "redis:7-alpine"] });
+    await settle();
+    const preloads = ofType("command:local:Command").sort((a, b) => a.name.localeCompare(b.name));
+    expect(preloads.map((p) => p.name)).toEqual([1, 2, 3, 4, 5].map((n) => `local-node${n}-preload`));
+    expect(preloads.map((p) => p.inputs.environment)).toEqual([1, 2, 3, 4, 5].map((n) => ({ NODE: `dockercoins-test-node${n}`, IMAGES: "registry:2 redis:7-alpine" })));
+    expect(preloads.every((p) => p.inputs.create === local.preloadScript())).toBe(true);
+    expect(preloads.map((p) => p.dependencies)).toEqual([1, 2, 3, 4, 5].map((n) => [`local-node${n}`]));
+    expect(local.preloadScript()).toBe(
+      'set -eu\nfor _ in $(seq 1 60); do docker exec "$NODE" docker info >/dev/null 2>&1 && break; sleep 1; done\ndocker save $IMAGES | docker exec -i "$NODE" docker load',
+    );
+    const { local: cmd } = await import("@pulumi/command");
+    expect(l.hosts.every((h) => h.dependsOn?.length === 1 && h.dependsOn[0] instanceof cmd.Command)).toBe(true);
   });
 });
 
