@@ -88,5 +88,6 @@ export function renderStackFile(specs: SwarmServiceSpec[], opts: StackFileOption
   }
   // Same for volumes: the redis volume is `dockercoins-redis` whichever deployer made it.
   if (volumes.length) doc.volumes = Object.fromEntries(volumes.map((v) => [v, { name: v }]));
-  return stringify(doc, { lineWidth: 0 });
+  // Docker's parser reads YAML 1.1, where a bare `yes`/`on` is a boolean: quote such strings.
+  return stringify(doc, { version: "1.1", lineWidth: 0 });
 }

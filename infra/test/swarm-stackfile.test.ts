@@ -48,6 +48,11 @@ describe("renderStackFile", () => {
     });
   });
 
+  it("keeps strings strings for docker's YAML 1.1 parser (`yes` is not a boolean)", () => {
+    expect(yaml).toContain('- "yes"');
+    expect(parse(yaml, { version: "1.1" })).toEqual(doc);
+  });
+
   it("renders without a network (the registry's own stack)", () => {
     const reg = parse(renderStackFile([registryService({ image: "registry:2", endpointMode: "dnsrr" })]));
     expect(reg.networks).toBeUndefined();

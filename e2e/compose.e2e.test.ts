@@ -1,0 +1,67 @@
+// The workshop's single-host path, for real: `compose up -d`, scale the workers, restart redis.
+// Uses `docker compose` (v2) where installed, else Debian's `docker-compose` (v1), on the root compose.yaml.
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, until } from "../app/test/helpers.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const project = `dockercoins-test-${process.pid}`;
+const compose = spawnSync("docker", ["compose", "version"]).status === 0 ? ["docker", "compose"] : ["docker-compose"];
+const ports = { WEBUI_PORT: "", RNG_PORT: "", HASHER_PORT: "" };
+const run = (...args: string[]) =>
+  execFileSync(compose[0], [...compose.slice(1), "-p", project, "-f", `${root}compose.yaml`, ...args], {
+    cwd: root, env: { ...process.env, ...ports }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
+  });
+const stats = async () => (await fetch(`http://127.0.0.1:${ports.WEBUI_PORT}/json`)).json() as Promise<{ coins: number; hashes: number }>;
+const containers = (service: string) =>
+  execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).split("\n").filter(Boolean);
+
+beforeAll(async () => {
+  ports.WEBUI_PORT = String(await freePort());
+  ports.RNG_PORT = String(await freePort());
+  ports.HASHER_PORT = String(await freePort());
+  const started = Date.now();
+  run("up", "-d", "--build");
+  console.log(`compose up (with builds) took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}, 900_000);
+
+afterAll(() => {
+  run("down", "-v", "--remove-orphans", "-t", "5");
+  const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=com.docker.compose.project=${project}`], { encoding: "utf8" }).trim();
+  expect(left).toBe("");
+}, 120_000);
+
+describe("compose.yaml (single-host workshop)", () => {
+  it("mines: webui on its port reports hashes and coins from the worker", async () => {
+    const first = await until("hashes counted", async () => { const s = await stats(); return s.hashes > 0 && s; }, 60_000);
+    expect(first.coins).toBeGreaterThanOrEqual(0);
+    const rng = Buffer.from(await (await fetch(`http://127.0.0.1:${ports.RNG_PORT}/32`)).arrayBuffer());
+    expect(rng).toHaveLength(32);
+    const hash = await (await fetch(`http://127.0.0.1:${ports.HASHER_PORT}/`, { method: "POST", body: rng })).text();
+    expect(hash).toBe(createHash("sha256").update(rng).digest("hex"));
+  }, 90_000);
+
+  it("runs every service as a non-root user with a passing HEALTHCHECK", async () => {
+    for (const service of ["rng", "hasher", "webui", "worker"]) {
+      const [id] = containers(service);
+      expect(execFileSync("docker", ["inspect", "-f", "{{.Config.User}}", id], { encoding: "utf8" }).trim()).toBe("node");
+      await until(`${service} healthy`, async () =>
+        execFileSync("docker", ["inspect", "-f", "{{.State.Health.Status}}", id], { encoding: "utf8" }).trim() === "healthy", 60_000);
+    }
+  }, 240_000);
+
+  it("scales to 10 workers with --scale and keeps the wallet across a redis restart", async () => {
+    run("up", "-d", "--scale", "worker=10");
+    expect(containers("worker")).toHaveLength(10);
+    const before = await until("a coin in the wallet", async () => { const s = await stats(); return s.coins > 0 && s; }, 120_000);
+    run("stop", "worker");
+    const settled = await stats();
+    run("restart", "redis");
+    const after = await until("redis back", async () => { const s = await stats().catch(() => undefined); return s && s; }, 30_000);
+    expect(after.coins).toBe(settled.coins);
+    expect(after.hashes).toBe(settled.hashes);
+    expect(after.coins).toBeGreaterThanOrEqual(before.coins);
+  }, 240_000);
+});
