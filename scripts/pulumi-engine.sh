@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Provides the Pulumi engine this project deploys with: the `pulumi` CLI, the Node.js language host and
+# the command and docker resource providers, at the versions package-lock.json pins.
+#
+# - A working `pulumi` already on PATH is used as it is (that is what users have).
+# - Otherwise the pieces are built from the Go module proxy into a cache outside the repository,
+#   ${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/<versions>/, and reused from there next time.
+#   The CLI cannot be downloaded on machines without the vendor's site, but every piece is a Go module.
+#
+# Progress and the time of each step go to stderr. The last line of stdout is the bin dir:
+#   PATH="$(scripts/pulumi-engine.sh | tail -1):$PATH"     (or: source scripts/pulumi-env.sh)
+#
+# Knob: PULUMI_ENGINE_GO_JOBS (default 1) is `go build -p`: builds run under `nice -n 10` on shared 2-core machines.
+#
+# On the project's machines (2026-11) the module proxy serves the CLI's modules but refuses (403) the Node.js
+# language host, command provider and docker provider modules at the release commits: the host then comes
+# from an older sdk release (step 2), and the providers fail with the proxy's answer.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+log() { printf '[pulumi-engine] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+trap 'status=$?; [ "$status" = 0 ] || log "FAILED (exit $status): no complete engine; the reason is above"' EXIT
+
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+
+if existing=$(command -v pulumi) && pulumi version >/dev/null 2>&1; then
+  log "using $existing ($(pulumi version))"
+  dirname "$existing"
+  exit 0
+fi
+
+# Versions come from the npm lockfile only, so the engine always matches the SDKs the program loads.
+lock_version() {
+  node -e 'const p = require(process.argv[1]).packages["node_modules/" + process.argv[2]];
+           if (!p) process.exit(1); console.log(p.version)' "$repo/package-lock.json" "$1" ||
+    die "$1 is not in package-lock.json"
+}
+pulumi_version=$(lock_version @pulumi/pulumi)
+command_version=$(lock_version @pulumi/command)
+docker_version=$(lock_version @pulumi/docker)
+docker_major=${docker_version%%.*}
+
+cache="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/pulumi-${pulumi_version}_command-${command_version}_docker-${docker_version}"
+bin="$cache/bin"
+src="$cache/src"
+plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
+
+engine_ready() {
+  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] &&
+    [ -x "$plugins/resource-command-v$command_version/pulumi-resource-command" ] &&
+    [ -x "$plugins/resource-docker-v$docker_version/pulumi-resource-docker" ]
+}
+if engine_ready; then
+  log "using the cached engine in $bin"
+  echo "$bin"
+  exit 0
+fi
+
+command -v go >/dev/null || die "no pulumi on PATH, and Go (needed to build the engine) is missing"
+# -mod=mod: the replaced, locally laid-out modules may need go.sum lines their own repos keep elsewhere.
+export GOFLAGS="-mod=mod -buildvcs=false" GOTOOLCHAIN=local CGO_ENABLED=0
+jobs=${PULUMI_ENGINE_GO_JOBS:-1}
+mkdir -p "$bin" "$src/.download"
+[ -f "$src/.download/go.mod" ] || printf 'module download\n\ngo 1.21\n' >"$src/.download/go.mod"
+
+step() { # step NAME COMMAND...: run a build step and print its time
+  local name=$1 t0=$SECONDS
+  shift
+  log "$name ..."
+  "$@"
+  log "$name: done in $((SECONDS - t0)) s"
+}
+
+gobuild() { nice -n 10 go build -p "$jobs" "$@"; }
+
+# fetch MODULE VERSION DEST: a writable copy of a module from the proxy; on failure, says why and returns 1.
+# The checksum database reachable here lacks some of these top-level modules (404), so they are not
+# checked against it (GONOSUMDB); their dependencies still are, through the go.sum files they ship.
+fetch() {
+  local out dir
+  out=$(cd "$src/.download" && GONOSUMDB="$1" go mod download -json "$1@$2" 2>&1) || {
+    log "cannot download $1@$2 from the Go module proxy:"
+    printf '%s\n' "$out" >&2
+    return 1
+  }
+  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$out")
+  rm -rf "$3"
+  mkdir -p "$(dirname "$3")"
+  cp -r "$dir" "$3" && chmod -R u+w "$3"
+}
+
+# pseudo_version TAGGED_MODULE TAG BASE: the pseudo-version (BASE-time-commit) of the commit that TAG of
+# TAGGED_MODULE points to. Untagged modules of a repository are served by the proxy at such versions.
+pseudo_version() {
+  local out hash time
+  out=$(cd "$src/.download" && go list -m -f '{{with .Origin}}{{.Hash}}{{end}} {{.Time.UTC.Format "20060102150405"}}' "$1@$2" 2>&1) ||
+    die "cannot look up $1@$2 on the Go module proxy:
+$out"
+  read -r hash time <<<"$out"
+  [ -n "$time" ] || die "the proxy gives no commit for $1@$2 ($out)"
+  echo "$3-$time-${hash:0:12}"
+}
+
+# 1. CLI: pkg/go.mod replaces sdk with ../sdk, so pkg and sdk are laid side by side (`go install` refuses).
+# Like the release archives, the CLI gets the sdk's pulumi-resource-pulumi-nodejs (dynamic providers) beside it.
+build_cli() {
+  fetch github.com/pulumi/pulumi/pkg/v3 "v$pulumi_version" "$src/pulumi/pkg"
+  fetch github.com/pulumi/pulumi/sdk/v3 "v$pulumi_version" "$src/pulumi/sdk"
+  (cd "$src/pulumi/pkg" && gobuild -o "$bin/pulumi.new" \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" ./cmd/pulumi)
+  install -m 755 "$src/pulumi/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/"
+  mv "$bin/pulumi.new" "$bin/pulumi"
+}
+
+# 2. Node.js language host: its own untagged module, taken at the commit of the pkg tag. Its go.mod replaces
+# pkg and sdk with ../../../../pkg and ../../.., which is where step 1 put them. The CLI finds it next to
+# `pulumi`. Where the module proxy refuses that module (here: 403 at the commits of the 3.248.0 and
+# 3.259.0 tags), the host is built from sdk v3.68.0, the last release that kept it inside the sdk module:
+# it runs @pulumi/pulumi 3.248 programs with CLI 3.248 (seen: preview, up, no-change up, destroy,
+# dynamic providers).
+legacy_host_sdk=v3.68.0
+build_language_host() {
+  local version host="$src/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs"
+  version=$(pseudo_version github.com/pulumi/pulumi/pkg/v3 "v$pulumi_version" v3.0.0)
+  if fetch github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$version" "$host"; then
+    (cd "$host" && gobuild -o "$bin/pulumi-language-nodejs.new" \
+      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" .)
+  else
+    log "WARNING: building the Node.js language host of sdk $legacy_host_sdk instead"
+    fetch github.com/pulumi/pulumi/sdk/v3 "$legacy_host_sdk" "$src/legacy-sdk"
+    (cd "$src/legacy-sdk" && gobuild -o "$bin/pulumi-language-nodejs.new" \
+      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$legacy_host_sdk" \
+      ./nodejs/cmd/pulumi-language-nodejs)
+  fi
+  mv "$bin/pulumi-language-nodejs.new" "$bin/pulumi-language-nodejs"
+}
+
+# 3. Command provider: module provider/ is untagged; the release tag v<version> is on the repository root.
+build_command() {
+  local version
+  version=$(pseudo_version github.com/pulumi/pulumi-command "v$command_version" v0.0.0)
+  fetch github.com/pulumi/pulumi-command/provider "$version" "$src/command/provider"
+  (cd "$src/command/provider" && gobuild -o "$bin/pulumi-resource-command.new" \
+    -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" \
+    ./cmd/pulumi-resource-command)
+  mv "$bin/pulumi-resource-command.new" "$bin/pulumi-resource-command"
+}
+
+# 4. Docker provider: module provider/v<major> is untagged (taken at the commit of the sdk tag). It bridges the
+# Terraform provider kreuzwerker/terraform-provider-docker, a git submodule (../upstream) that pulumi-docker
+# patches; the commit it pins is not in any module, so it is given here per release.
+docker_upstream_version() {
+  case "$docker_version" in
+    # <@pulumi/docker version>) echo <kreuzwerker/terraform-provider-docker pseudo-version of the pinned commit> ;;
+    *) die "the kreuzwerker/terraform-provider-docker commit pinned by pulumi-docker v$docker_version is not recorded in $0" ;;
+  esac
+}
+build_docker() {
+  local version upstream_version provider="$src/docker/provider" upstream="$src/docker/upstream"
+  version=$(pseudo_version "github.com/pulumi/pulumi-docker/sdk/v$docker_major" "v$docker_version" "v$docker_major.0.0")
+  upstream_version=$(docker_upstream_version)
+  fetch "github.com/pulumi/pulumi-docker/provider/v$docker_major" "$version" "$provider"
+  fetch github.com/kreuzwerker/terraform-provider-docker "$upstream_version" "$upstream"
+  # pulumi-docker's patch: an importable package returning the provider from upstream's internal/provider.
+  mkdir -p "$upstream/shim"
+  cat >"$upstream/shim/shim.go" <<'EOF'
+// Package shim exposes the Terraform provider to the Pulumi bridge (generated by scripts/pulumi-engine.sh).
+package shim
+
+import (
+	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
+	"github.com/terraform-providers/terraform-provider-docker/internal/provider"
+)
+
+func NewProvider() *schema.Provider { return provider.New("dev")() }
+EOF
+  # pulumi-docker's patch: no `Default: false` on mode.global, else every mode.replicated service fails
+  # with "replicated conflicts with global".
+  perl -0pi -e 's/("global":\s*\{[^}]*?)\n\s*Default:\s*false,/$1/' "$upstream/internal/provider/resource_docker_service.go"
+  (cd "$provider/cmd/pulumi-resource-docker" && VERSION="$docker_version" nice -n 10 go run ./generate.go)
+  (cd "$provider" && gobuild -o "$bin/pulumi-resource-docker.new" \
+    -ldflags "-X github.com/pulumi/pulumi-docker/provider/v$docker_major/pkg/version.Version=$docker_version" \
+    ./cmd/pulumi-resource-docker)
+  mv "$bin/pulumi-resource-docker.new" "$bin/pulumi-resource-docker"
+}
+
+# The npm packages ask the CLI for these exact plugin versions; install them offline from the built binaries.
+install_plugin() { # install_plugin NAME VERSION
+  [ -x "$plugins/resource-$1-v$2/pulumi-resource-$1" ] ||
+    "$bin/pulumi" plugin install resource "$1" "$2" -f "$bin/pulumi-resource-$1" >&2
+}
+install_plugins() { install_plugin command "$command_version" && install_plugin docker "$docker_version"; }
+
+t_all=$SECONDS
+log "building the Pulumi engine into $cache"
+[ -x "$bin/pulumi" ] || step "CLI pulumi v$pulumi_version" build_cli
+[ -x "$bin/pulumi-language-nodejs" ] || step "Node.js language host v$pulumi_version" build_language_host
+[ -x "$bin/pulumi-resource-command" ] || step "command provider v$command_version" build_command
+[ -x "$bin/pulumi-resource-docker" ] || step "docker provider v$docker_version" build_docker
+step "plugin install" install_plugins
+log "engine ready in $((SECONDS - t_all)) s; cache: $(du -sh "$cache" | cut -f1)"
+echo "$bin"
