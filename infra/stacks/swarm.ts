@@ -82,7 +82,12 @@ export function deploySwarm(
 
   const manager = new docker.Provider(
     "manager",
-    { host: cluster.managerDockerHost, sshOpts: dockerSshOpts(d.privateKeyPath, d.knownHosts) },
+    {
+      // Known only once the manager is ready: on a first preview the provider stays unconfigured (its
+      // resources show as creates) instead of dialling a machine that does not exist yet.
+      host: pulumi.all([cluster.managerDockerHost, dockerGroup.id]).apply(([host]) => host),
+      sshOpts: dockerSshOpts(d.privateKeyPath, d.knownHosts),
+    },
     { dependsOn: [...cluster.ready, dockerGroup] },
   );
 
