@@ -43,12 +43,14 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
   }
 }
 
-export async function setupMocks(config: Record<string, string> = {}): Promise<void> {
+/** `preview`: run as `pulumi preview` on an empty stack, where new resources have no IDs yet. */
+export async function setupMocks(config: Record<string, string> = {}, { preview = false } = {}): Promise<void> {
   setConfig(config);
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [] });
+        if (preview) return { id: undefined, state: args.inputs };
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
       call(args) {
@@ -58,7 +60,7 @@ export async function setupMocks(config: Record<string, string> = {}): Promise<v
     },
     "dockercoins",
     "test",
-    false,
+    preview,
   );
   // The mock monitor does not hand dependencies to newResource: read them off the request on the way in.
   const monitor = (pulumi.runtime as any).getMonitor();
