@@ -201,6 +201,26 @@ describe("SshKey", () => {
     );
   });
 
+  it("script, run for real: generates once (idempotent), keeps the key private, takes a configured key from stdin", async () => {
+    const { execFileSync } = await import("child_process");
+    const fs = await import("fs");
+    const os = await import("os");
+    const path = await import("path");
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dc-key-")), "ssh");
+    const run = (configured: boolean, input?: string) =>
+      execFileSync("bash", ["-c", sshkey.keyFileScript(configured)], { env: { ...process.env, DIR: dir }, input, encoding: "utf8" });
+    const first = run(false);
+    expect(first).toMatch(/^ssh-ed25519 AAAA\S+/);
+    expect(run(false)).toBe(first);
+    expect(fs.statSync(path.join(dir, "id")).mode & 0o777).toBe(0o600);
+    // A configured key replaces the file: feed the generated one back and get the same public half.
+    const priv = fs.readFileSync(path.join(dir, "id"), "utf8");
+    fs.rmSync(dir, { recursive: true });
+    expect(run(true, priv)).toBe(first);
+    expect(fs.statSync(path.join(dir, "id")).mode & 0o777).toBe(0o600);
+    fs.rmSync(path.dirname(dir), { recursive: true });
+  });
+
   it("generated: two local commands, the private key read back as a secret", async () => {
     const k = new sshkey.SshKey("key", { dir: "/state/ssh/dev" });
     await settle();
