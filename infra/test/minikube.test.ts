@@ -139,6 +139,14 @@ describe("minikube stack", () => {
     expect(container("redis").livenessProbe.exec).toEqual({ command: ["redis-cli", "ping"] });
   });
 
+  it("non-root images may bind port 80 (a safe sysctl), redis needs nothing", async () => {
+    await run({});
+    for (const svc of ["rng", "hasher", "worker", "webui"]) {
+      expect(deployment(svc).spec.template.spec.securityContext).toEqual({ sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] });
+    }
+    expect(deployment("redis").spec.template.spec.securityContext).toBeUndefined();
+  });
+
   it("zero-delay timing sets the delay variables to 0", async () => {
     await run({ timing: "zero-delay" });
     expect(container("rng").env).toEqual([{ name: "RNG_DELAY_MS", value: "0" }]);
