@@ -241,6 +241,17 @@ describe("ordering (local target)", () => {
     expect(deps("manager")).toEqual(["manager-docker-group", ...labels]);
   });
 
+  it("every engine trusts node1's registry; 3 managers join one at a time, then the workers", async () => {
+    await run({ ...DEV, managerCount: "3" });
+    for (const n of [1, 2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-docker`).inputs.create)).toContain('"10.213.0.11:5000"');
+    const deps = (name: string) => named(name).dependencies;
+    expect(deps("swarm-node2-join")).toEqual(["ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-docker"]);
+    expect(deps("swarm-node3-join")).toEqual(["ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-docker"]);
+    for (const n of [4, 5]) {
+      expect(deps(`swarm-node${n}-join`)).toEqual(["ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-docker`, "swarm-worker-token"]);
+    }
+  });
+
   it("images wait for the registry service; app services wait for their image", async () => {
     await run(DEV);
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
