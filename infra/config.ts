@@ -92,7 +92,8 @@ export interface DockerCoinsConfig {
   };
 }
 
-export class ConfigError extends Error {
+// A RunError: Pulumi prints its message without a stack trace, which says nothing to the user here.
+export class ConfigError extends pulumi.RunError {
   constructor(key: string, value: unknown, allowed: string) {
     super(`${NAMESPACE}:${key} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
     this.name = "ConfigError";
