@@ -47,7 +47,7 @@ export interface SwarmDeployment {
    * pushes to 127.0.0.1:5000 there.
    */
   build: { on: "local"; pushRegistry: string } | { on: "manager" };
-  /** Resources the whole deployment waits for (e.g. the SSH key file). */
+  /** Resources the manager's Docker provider needs (the SSH key file), so they outlive its resources. */
   dependsOn?: pulumi.Resource[];
 }
 
@@ -68,7 +68,6 @@ export function deploySwarm(
       insecureRegistries: [pullRegistry],
       extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
     },
-    { dependsOn: d.dependsOn },
   );
 
   const dockerGroup = new command.remote.Command(
@@ -88,7 +87,8 @@ export function deploySwarm(
       host: pulumi.all([cluster.managerDockerHost, dockerGroup.id]).apply(([host]) => host),
       sshOpts: dockerSshOpts(d.privateKeyPath, d.knownHosts),
     },
-    { dependsOn: [...cluster.ready, dockerGroup] },
+    // The key file (SshKey) is what `ssh -i` reads: created before, deleted after, every use of this provider.
+    { dependsOn: [...cluster.ready, dockerGroup, ...(d.dependsOn ?? [])] },
   );
 
   const registry = new SwarmServices(

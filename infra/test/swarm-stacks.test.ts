@@ -190,6 +190,9 @@ describe("remote and manager targets", () => {
     expect(images.every((i) => i.provider?.includes("::manager::"))).toBe(true);
     expect(service("rng").taskSpec.containerSpec.image).toMatch(/^192\.168\.1\.101:5000\/dockercoins\/rng@sha256:[0-9a-f]{64}$/);
     expect(named("manager").inputs.host).toBe("ssh://root@192.168.1.101:22");
+    // The configured key reaches remote commands straight from config, so only this edge keeps the key
+    // file alive (created before, deleted after) for the provider's `ssh -i`.
+    expect(named("manager").dependencies).toContain("ssh-key-file");
     expect(JSON.parse(named("manager").inputs.sshOpts)).toContain("UserKnownHostsFile=/state/test/ssh/known_hosts");
     // 3 managers: node2 and node3 join with the manager token.
     expect(plain(named("swarm-node2-join").inputs.create)).toContain("SWMTKN-1-0cluster0-m4nager");
@@ -238,7 +241,7 @@ describe("ordering (local target)", () => {
     }
     const labels = [1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`);
     expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...labels]);
-    expect(deps("manager")).toEqual(["manager-docker-group", ...labels]);
+    expect(deps("manager")).toEqual(["manager-docker-group", "ssh-key-file", "ssh-key-read", ...labels]);
   });
 
   it("every engine trusts node1's registry; 3 managers join one at a time, then the workers", async () => {
