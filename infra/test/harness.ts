@@ -10,6 +10,8 @@ export interface Registration {
   provider?: string;
   /** Names of the resources this one waits for (dependsOn and input dependencies). */
   dependencies: string[];
+  /** The resource's replaceOnChanges option (property paths). */
+  replaceOnChanges: string[];
 }
 
 export const registrations: Registration[] = [];
@@ -49,7 +51,7 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [] });
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [] });
         if (preview) return { id: undefined, state: args.inputs };
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
@@ -69,11 +71,20 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
     const urns: string[] = [...req.getDependenciesList()];
     req.getPropertydependenciesMap().forEach((deps: any) => urns.push(...deps.getUrnsList()));
     pendingDeps.set(req.getName(), [...new Set(urns.map((u: string) => u.split("::").pop() as string))].sort());
+    pendingReplace.set(req.getName(), req.getReplaceonchangesList());
     return register(req, cb);
   };
 }
 
 const pendingDeps = new Map<string, string[]>();
+const pendingReplace = new Map<string, string[]>();
+
+/** Pulumi's PropertyPath.Contains for dotted paths: a prefix match where `*` matches any one key. */
+export function pathContains(path: string, other: string): boolean {
+  const p = path.split(".");
+  const o = other.split(".");
+  return o.length >= p.length && p.every((k, i) => k === "*" || k === o[i]);
+}
 
 export function setConfig(config: Record<string, string>): void {
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `dockercoins:${k}`, v])));
