@@ -43,6 +43,17 @@ describe("infra/index.ts on the dev stack", () => {
   });
 });
 
+describe("target selection", () => {
+  it("maps every target, and only those, to its stack function", async () => {
+    const { STACKS } = await import("../stacks");
+    const { awsStack } = await import("../stacks/aws");
+    const { localStack } = await import("../stacks/local");
+    const { minikubeStack } = await import("../stacks/minikube");
+    const { vmsStack } = await import("../stacks/vms");
+    expect(STACKS).toEqual({ local: localStack, vms: vmsStack, aws: awsStack, minikube: minikubeStack });
+  });
+});
+
 describe("committed stack configs", () => {
   const KEYS = {
     "dockercoins:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nk\n-----END OPENSSH PRIVATE KEY-----\n",
