@@ -68,7 +68,7 @@ export interface DockerCoinsConfig {
     registryPort: number;
     /** Private bridge network of the node containers, a /24; node i gets .(10 + i). */
     subnet: string;
-    /** Images copied from this machine into each node, for machines that cannot pull (comma-separated). */
+    /** Images copied from this machine into each node (pulled here once if missing), comma-separated. */
     preloadImages: string[];
   };
   minikube: {

@@ -31,12 +31,14 @@ export const NODE_CAPABILITIES = { adds: ["ALL"], drops: ["SYS_RESOURCE"] };
 export const NODE_SECURITY_OPTS = ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"];
 
 /**
- * Copies images from this machine's engine into a node's engine, for machines that cannot pull (offline
- * CI): the Swarm's own singletons (registry, redis) then start without a registry to pull from.
+ * Copies images from this machine's engine into a node's engine: the Swarm's own singletons (registry,
+ * redis) then start without pulling, so the playground works offline (with the images present here) and
+ * pulls each image once instead of once per node. Missing images are pulled here first.
  */
 export function preloadScript(): string {
   return [
     "set -eu",
+    'for img in $IMAGES; do docker image inspect "$img" >/dev/null 2>&1 || docker pull "$img"; done',
     'for _ in $(seq 1 60); do docker exec "$NODE" docker info >/dev/null 2>&1 && break; sleep 1; done',
     'docker save $IMAGES | docker exec -i "$NODE" docker load',
   ].join("\n");

@@ -184,7 +184,7 @@ describe("LocalHosts", () => {
     expect(preloads.every((p) => p.inputs.create === local.preloadScript())).toBe(true);
     expect(preloads.map((p) => p.dependencies)).toEqual([1, 2, 3, 4, 5].map((n) => [`local-node${n}`]));
     expect(local.preloadScript()).toBe(
-      'set -eu\nfor _ in $(seq 1 60); do docker exec "$NODE" docker info >/dev/null 2>&1 && break; sleep 1; done\ndocker save $IMAGES | docker exec -i "$NODE" docker load',
+      'set -eu\nfor img in $IMAGES; do docker image inspect "$img" >/dev/null 2>&1 || docker pull "$img"; done\nfor _ in $(seq 1 60); do docker exec "$NODE" docker info >/dev/null 2>&1 && break; sleep 1; done\ndocker save $IMAGES | docker exec -i "$NODE" docker load',
     );
     const { local: cmd } = await import("@pulumi/command");
     expect(l.hosts.every((h) => h.dependsOn?.length === 1 && h.dependsOn[0] instanceof cmd.Command)).toBe(true);
