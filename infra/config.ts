@@ -261,7 +261,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     debugService: bool(raw, "debugService", false),
     nodeImage: str(raw, "nodeImage", "node:24-bookworm-slim"),
     registryImage: str(raw, "registryImage", "registry:2"),
-    redisImage: str(raw, "redisImage", "redis:7-alpine"),
+    redisImage: str(raw, "redisImage", "redis:7-bookworm"),
     debugImage: str(raw, "debugImage", "alpine:3"),
     sshPrivateKey: raw.sshPrivateKey,
     sshPublicKey: raw.sshPublicKey,

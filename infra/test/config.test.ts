@@ -50,7 +50,7 @@ describe("parseConfig defaults", () => {
   });
 
   it("splits the preload image list", () => {
-    expect(parseConfig({ localPreloadImages: "registry:2, redis:7-alpine,," }).local.preloadImages).toEqual(["registry:2", "redis:7-alpine"]);
+    expect(parseConfig({ localPreloadImages: "registry:2, redis:7-bookworm,," }).local.preloadImages).toEqual(["registry:2", "redis:7-bookworm"]);
   });
 
   it("latency HPA defaults to 1-20 replicas and a 100 ms target, as the original", () => {

@@ -176,11 +176,11 @@ describe("LocalHosts", () => {
   });
 
   it("preloads images into every node once its engine answers, and hosts wait for that", async () => {
-    const l = new local.LocalHosts("local", { ...LOCAL_ARGS, preloadImages: ["registry:2", "redis:7-alpine"] });
+    const l = new local.LocalHosts("local", { ...LOCAL_ARGS, preloadImages: ["registry:2", "redis:7-bookworm"] });
     await settle();
     const preloads = ofType("command:local:Command").sort((a, b) => a.name.localeCompare(b.name));
     expect(preloads.map((p) => p.name)).toEqual([1, 2, 3, 4, 5].map((n) => `local-node${n}-preload`));
-    expect(preloads.map((p) => p.inputs.environment)).toEqual([1, 2, 3, 4, 5].map((n) => ({ NODE: `dockercoins-test-node${n}`, IMAGES: "registry:2 redis:7-alpine" })));
+    expect(preloads.map((p) => p.inputs.environment)).toEqual([1, 2, 3, 4, 5].map((n) => ({ NODE: `dockercoins-test-node${n}`, IMAGES: "registry:2 redis:7-bookworm" })));
     expect(preloads.every((p) => p.inputs.create === local.preloadScript())).toBe(true);
     expect(preloads.map((p) => p.dependencies)).toEqual([1, 2, 3, 4, 5].map((n) => [`local-node${n}`]));
     expect(local.preloadScript()).toBe(

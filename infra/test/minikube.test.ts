@@ -76,7 +76,7 @@ describe("minikube stack", () => {
       expect(container(svc).image).toMatch(new RegExp(`^dockercoins/${svc}:[0-9a-f]{12}$`));
       expect(container(svc).imagePullPolicy).toBe("Never");
     }
-    expect(container("redis")).toMatchObject({ image: "redis:7-alpine", args: ["--appendonly", "yes"] });
+    expect(container("redis")).toMatchObject({ image: "redis:7-bookworm", args: ["--appendonly", "yes"] });
   });
 
   it("replicas follow config; rng has no replicas field while an HPA owns it", async () => {

@@ -29,7 +29,7 @@ describe("infra/index.ts on the dev stack", () => {
     expect(counts["docker:index/container:Container"]).toBe(5);
     expect(counts["dockercoins:swarm:Cluster"]).toBe(1);
     expect(counts["docker:index/service:Service"]).toBe(6);
-    // The SSH key (write, read back) and one image preload per node (registry:2, redis:7-alpine).
+    // The SSH key (write, read back) and one image preload per node (registry:2, redis:7-bookworm).
     expect(counts["command:local:Command"]).toBe(7);
     expect(counts["aws:ec2/instance:Instance"]).toBeUndefined();
     expect(counts["pulumi:providers:kubernetes"]).toBeUndefined();

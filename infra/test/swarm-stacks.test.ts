@@ -99,7 +99,7 @@ describe("local target", () => {
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
       expect(service(svc).taskSpec.containerSpec.image).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
     }
-    expect(service("redis").taskSpec.containerSpec.image).toBe("redis:7-alpine");
+    expect(service("redis").taskSpec.containerSpec.image).toBe("redis:7-bookworm");
     expect(named("registry-registry").inputs.taskSpec.containerSpec.image).toBe("registry:2");
   });
 
