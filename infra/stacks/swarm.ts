@@ -59,16 +59,13 @@ export function deploySwarm(
   const first = d.hosts[0];
   const pullRegistry = pulumi.interpolate`${first.privateAddress}:${REGISTRY_PORT}`;
 
-  const cluster = new SwarmCluster(
-    "swarm",
-    {
-      hosts: d.hosts,
-      managerCount: cfg.managerCount,
-      privateKey: d.privateKey,
-      insecureRegistries: [pullRegistry],
-      extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
-    },
-  );
+  const cluster = new SwarmCluster("swarm", {
+    hosts: d.hosts,
+    managerCount: cfg.managerCount,
+    privateKey: d.privateKey,
+    insecureRegistries: [pullRegistry],
+    extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
+  });
 
   const dockerGroup = new command.remote.Command(
     "manager-docker-group",
@@ -91,15 +88,12 @@ export function deploySwarm(
     { dependsOn: [...cluster.ready, dockerGroup, ...(d.dependsOn ?? [])] },
   );
 
-  const registry = new SwarmServices(
-    "registry",
-    {
-      provider: manager,
-      specs: [registryService({ image: cfg.registryImage, endpointMode: cfg.endpointMode })],
-      // Its own network: the registry is reached through its host-mode port, not the app's overlay.
-      networkName: "dockercoins-registry",
-    },
-  );
+  const registry = new SwarmServices("registry", {
+    provider: manager,
+    specs: [registryService({ image: cfg.registryImage, endpointMode: cfg.endpointMode })],
+    // Its own network: the registry is reached through its host-mode port, not the app's overlay.
+    networkName: "dockercoins-registry",
+  });
 
   const images = new Images(
     "images",
@@ -112,29 +106,23 @@ export function deploySwarm(
         pull: pullRegistry,
       },
     },
+    // Pushes need the registry running (Images hands this dependsOn to each image).
     { dependsOn: [registry], ...(d.build.on === "manager" ? { provider: manager } : {}) },
   );
 
-  const services = new SwarmServices(
-    "dockercoins",
-    {
-      provider: manager,
-      specs: dockercoinsServices({
-        images: {
-          ...digestRefs(images.refs),
-          redis: cfg.redisImage,
-          debug: cfg.debugImage,
-        },
-        replicas: cfg.replicas,
-        rngMode: cfg.rngMode,
-        endpointMode: cfg.endpointMode,
-        webuiPort: cfg.webuiPort,
-        timing: cfg.timing,
-        debug: cfg.debugService,
-      }),
-    },
-    { dependsOn: [images] },
-  );
+  // The app services wait for their images through the digest refs in their inputs.
+  const services = new SwarmServices("dockercoins", {
+    provider: manager,
+    specs: dockercoinsServices({
+      images: { ...digestRefs(images.refs), redis: cfg.redisImage, debug: cfg.debugImage },
+      replicas: cfg.replicas,
+      rngMode: cfg.rngMode,
+      endpointMode: cfg.endpointMode,
+      webuiPort: cfg.webuiPort,
+      timing: cfg.timing,
+      debug: cfg.debugService,
+    }),
+  });
 
   return {
     managerAddress: cluster.managerAddress,
