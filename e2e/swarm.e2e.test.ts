@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashRate, longestStall, measureRate, readJson, sampleFor, type Sample } from "./lib/mining";
 import { SwarmPlayground } from "./lib/playground";
+import { drainAndRemoveNodeScript, leaveSwarmScript } from "../infra/swarm/scripts";
 import { docker, waitFor } from "./lib/run";
 
 // DockerCoins on a real 5-node Swarm on this machine, built from the same node image, bootstrap scripts
@@ -173,6 +174,26 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     });
     const status = (await pg.managerSh(`docker node inspect -f '{{.Status.State}}' ${victim.name}`)).trim();
     expect(status).toBe("down");
+  }, 4 * MIN);
+
+  it("destroy-time scripts: a live worker node is drained and removed, then leaves; both re-run cleanly", async () => {
+    const live = (await pg.managerSh("docker node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}'"))
+      .trim().split("\n").map((l) => l.split(" ")).filter(([, status, role]) => status === "Ready" && !role).map(([name]) => name);
+    const node = pg.nodes.find((n) => n.name === live[live.length - 1])!;
+    await pg.phases.time(`drain, remove and leave ${node.name}`, async () => {
+      for (let i = 0; i < 2; i++) {
+        await pg.script(pg.manager, drainAndRemoveNodeScript({ nodeAddress: node.address }));
+        await pg.script(node, leaveSwarmScript());
+      }
+    });
+    const names = (await pg.managerSh("docker node ls --format '{{.Hostname}}'")).trim().split("\n");
+    expect(names).not.toContain(node.name);
+    expect((await pg.sh(node, "docker info --format '{{.Swarm.LocalNodeState}}'")).stdout.trim()).toBe("inactive");
+    // Its workers now run elsewhere: 10 running, none on it.
+    await waitFor("10 workers elsewhere", async () => {
+      const w = await pg.tasksByNode("worker");
+      return Object.values(w).reduce((s, n) => s + n, 0) === 10 && !w[node.name] ? true : undefined;
+    }, 60_000, 2000);
   }, 4 * MIN);
 
   it("teardown leaves no containers, networks or volumes of ours", async () => {

@@ -115,7 +115,7 @@ export class SwarmPlayground {
     await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", this.opts.prefix, "-f", join(this.keyDir, "id_ed25519")]);
 
     await p.time("build node image", () =>
-      docker(["build", "-q", "-t", `${this.opts.prefix}-node:latest`, join(ROOT, "infra/node-image")], { timeoutMs: 900_000 }),
+      docker(["build", "-q", "--force-rm", "-t", `${this.opts.prefix}-node:latest`, join(ROOT, "infra/node-image")], { timeoutMs: 900_000 }),
     );
     await p.time(`start ${this.opts.nodeCount} node containers`, () => this.startNodes());
     await p.time("form the swarm over SSH (rendered scripts)", () => this.formSwarm());
@@ -205,7 +205,7 @@ export class SwarmPlayground {
       return `${remote}/${repo}@${digest}`;
     };
     const build = (tag: string, dockerfile: string, context: string) =>
-      docker(["build", "-q", "-f", dockerfile, "-t", tag, context], { timeoutMs: 900_000 });
+      docker(["build", "-q", "--force-rm", "-f", dockerfile, "-t", tag, context], { timeoutMs: 900_000 });
     for (const svc of APP_SERVICES) {
       await build(`dockercoins/${svc}:e2e`, join(ROOT, "app", svc, "Dockerfile"), join(ROOT, "app"));
     }
