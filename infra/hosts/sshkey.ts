@@ -1,21 +1,34 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 
 /**
- * Shell that leaves the login key in `$DIR/id` (mode 600) and prints its public half. A configured key
- * arrives on stdin; without one (the playground) a throwaway ed25519 key is generated once and kept.
- * The file exists because the Docker provider's `ssh://` transport runs the ssh client, which takes `-i`.
+ * Shell that generates the playground's throwaway ed25519 key once into `$DIR/id` (mode 600) and prints
+ * its public half. The file exists because the Docker provider's `ssh://` transport runs the ssh client,
+ * which takes `-i`.
  */
-export function keyFileScript(configured: boolean): string {
+export function keyFileScript(): string {
   return [
     "set -eu",
     "umask 077",
     'mkdir -p "$DIR"',
-    configured
-      ? 'cat > "$DIR/id"'
-      : '[ -f "$DIR/id" ] || ssh-keygen -q -t ed25519 -N "" -C dockercoins-playground -f "$DIR/id"',
+    '[ -f "$DIR/id" ] || ssh-keygen -q -t ed25519 -N "" -C dockercoins-playground -f "$DIR/id"',
     'ssh-keygen -y -f "$DIR/id"',
   ].join("\n");
+}
+
+/**
+ * Writes a configured private key to `<dir>/id` (mode 600) and returns the path. Done by the program on
+ * every run rather than by a resource, so the file is there on any machine that runs `pulumi up` (a CI
+ * runner, a colleague's laptop) without making the stack differ between runs.
+ */
+export function writeKeyFile(dir: string, privateKey: string): string {
+  const file = path.join(dir, "id");
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+  fs.chmodSync(file, 0o600);
+  return file;
 }
 
 export interface SshKeyArgs {
@@ -25,38 +38,34 @@ export interface SshKeyArgs {
   privateKey?: pulumi.Input<string>;
 }
 
+/** The login key: the configured one, or a generated throwaway one, plus a key file for `ssh -i`. */
 export class SshKey extends pulumi.ComponentResource {
   /** Private key for remote commands, always a secret. */
   public readonly privateKey: pulumi.Output<string>;
-  public readonly publicKey: pulumi.Output<string>;
-  /** The key file for `ssh -i`. */
-  public readonly privateKeyPath: string;
+  /** Public half, for a generated key only (a configured key comes with `sshPublicKey` in config). */
+  public readonly publicKey?: pulumi.Output<string>;
+  /** The key file for `ssh -i`, resolved once the file exists. */
+  public readonly privateKeyPath: pulumi.Output<string>;
 
   constructor(name: string, args: SshKeyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockercoins:hosts:SshKey", name, {}, opts);
-    const configured = args.privateKey !== undefined;
-    this.privateKeyPath = `${args.dir}/id`;
-
-    const keyFile = new command.local.Command(
-      `${name}-file`,
-      {
-        create: keyFileScript(configured),
-        delete: 'rm -rf "$DIR"',
-        environment: { DIR: args.dir },
-        stdin: args.privateKey,
-      },
-      { parent: this },
-    );
-    this.publicKey = keyFile.stdout.apply((s) => s.trim());
-
-    this.privateKey = configured
-      ? pulumi.secret(args.privateKey as pulumi.Input<string>)
-      : new command.local.Command(
-          `${name}-read`,
-          { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id] },
-          { parent: this, dependsOn: [keyFile], additionalSecretOutputs: ["stdout"] },
-        ).stdout;
-
+    if (args.privateKey !== undefined) {
+      this.privateKey = pulumi.secret(args.privateKey);
+      this.privateKeyPath = pulumi.unsecret(this.privateKey.apply((k) => writeKeyFile(args.dir, k)));
+    } else {
+      const keyFile = new command.local.Command(
+        `${name}-file`,
+        { create: keyFileScript(), delete: 'rm -rf "$DIR"', environment: { DIR: args.dir } },
+        { parent: this },
+      );
+      this.publicKey = keyFile.stdout.apply((s) => s.trim());
+      this.privateKeyPath = keyFile.stdout.apply(() => path.join(args.dir, "id"));
+      this.privateKey = new command.local.Command(
+        `${name}-read`,
+        { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id] },
+        { parent: this, dependsOn: [keyFile], additionalSecretOutputs: ["stdout"] },
+      ).stdout;
+    }
     this.registerOutputs({ publicKey: this.publicKey, privateKeyPath: this.privateKeyPath });
   }
 }

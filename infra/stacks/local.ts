@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import type { DockerCoinsConfig } from "../config";
 import { LocalHosts } from "../hosts/local";
 import { SshKey } from "../hosts/sshkey";
@@ -12,7 +13,8 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     prefix: `dockercoins-${ctx.stack}`,
     subnet: cfg.local.subnet,
     nodeImageContext: "infra/node-image",
-    sshPublicKey: cfg.sshPublicKey ?? key.publicKey,
+    // parseConfig requires both halves or neither for local: without config, the key is generated.
+    sshPublicKey: cfg.sshPublicKey ?? (key.publicKey as pulumi.Output<string>),
     sshBasePort: cfg.local.sshBasePort,
     registryPort: cfg.local.registryPort,
     webuiPort: cfg.webuiPort,
@@ -30,7 +32,7 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
   return {
     webuiUrl: `http://127.0.0.1:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
-    sshCommand: `ssh -i ${key.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${cfg.local.sshBasePort} root@127.0.0.1`,
+    sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${cfg.local.sshBasePort} root@127.0.0.1`,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
   };

@@ -38,7 +38,7 @@ export const DOCKER_GROUP_SCRIPT =
 export interface SwarmDeployment {
   hosts: Host[];
   privateKey: pulumi.Input<string>;
-  privateKeyPath: string;
+  privateKeyPath: pulumi.Output<string>;
   /** See dockerSshOpts. */
   knownHosts: "ephemeral" | string;
   /**
@@ -47,7 +47,7 @@ export interface SwarmDeployment {
    * pushes to 127.0.0.1:5000 there.
    */
   build: { on: "local"; pushRegistry: string } | { on: "manager" };
-  /** Resources the manager's Docker provider needs (the SSH key file), so they outlive its resources. */
+  /** Resources the manager's Docker provider needs (the generated key file), so they outlive its resources. */
   dependsOn?: pulumi.Resource[];
 }
 
@@ -82,9 +82,9 @@ export function deploySwarm(
       // Known only once the manager is ready: on a first preview the provider stays unconfigured (its
       // resources show as creates) instead of dialling a machine that does not exist yet.
       host: pulumi.all([cluster.managerDockerHost, dockerGroup.id]).apply(([host]) => host),
-      sshOpts: dockerSshOpts(d.privateKeyPath, d.knownHosts),
+      sshOpts: d.privateKeyPath.apply((keyPath) => dockerSshOpts(keyPath, d.knownHosts)),
     },
-    // The key file (SshKey) is what `ssh -i` reads: created before, deleted after, every use of this provider.
+    // A generated key file (SshKey) is what `ssh -i` reads: created before, deleted after, every use of this provider.
     { dependsOn: [...cluster.ready, dockerGroup, ...(d.dependsOn ?? [])] },
   );
 

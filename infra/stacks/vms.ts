@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import type { DockerCoinsConfig } from "../config";
 import { SshKey } from "../hosts/sshkey";
 import { VmHosts } from "../hosts/vms";
@@ -20,7 +21,7 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
   return {
     webuiUrl: `http://${first.address}:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
-    sshCommand: `ssh -i ${key.privateKeyPath} -p ${first.port} ${first.user}@${first.address}`,
+    sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -p ${first.port} ${first.user}@${first.address}`,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
   };

@@ -1,3 +1,8 @@
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { countByType, isSecret, named, ofType, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
 
@@ -192,32 +197,30 @@ describe("LocalHosts", () => {
 });
 
 describe("SshKey", () => {
-  it("script: writes a configured key from stdin, or generates one once; prints the public half", () => {
-    expect(sshkey.keyFileScript(true)).toBe(
-      'set -eu\numask 077\nmkdir -p "$DIR"\ncat > "$DIR/id"\nssh-keygen -y -f "$DIR/id"',
-    );
-    expect(sshkey.keyFileScript(false)).toBe(
+  it("script: generates once, prints the public half", () => {
+    expect(sshkey.keyFileScript()).toBe(
       'set -eu\numask 077\nmkdir -p "$DIR"\n[ -f "$DIR/id" ] || ssh-keygen -q -t ed25519 -N "" -C dockercoins-playground -f "$DIR/id"\nssh-keygen -y -f "$DIR/id"',
     );
   });
 
-  it("script, run for real: generates once (idempotent), keeps the key private, takes a configured key from stdin", async () => {
-    const { execFileSync } = await import("child_process");
-    const fs = await import("fs");
-    const os = await import("os");
-    const path = await import("path");
+  it("script, run for real: idempotent, the key file private", async () => {
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dc-key-")), "ssh");
-    const run = (configured: boolean, input?: string) =>
-      execFileSync("bash", ["-c", sshkey.keyFileScript(configured)], { env: { ...process.env, DIR: dir }, input, encoding: "utf8" });
-    const first = run(false);
+    const run = () => execFileSync("bash", ["-c", sshkey.keyFileScript()], { env: { ...process.env, DIR: dir }, encoding: "utf8" });
+    const first = run();
     expect(first).toMatch(/^ssh-ed25519 AAAA\S+/);
-    expect(run(false)).toBe(first);
+    expect(run()).toBe(first);
     expect(fs.statSync(path.join(dir, "id")).mode & 0o777).toBe(0o600);
-    // A configured key replaces the file: feed the generated one back and get the same public half.
-    const priv = fs.readFileSync(path.join(dir, "id"), "utf8");
-    fs.rmSync(dir, { recursive: true });
-    expect(run(true, priv)).toBe(first);
+    fs.rmSync(path.dirname(dir), { recursive: true });
+  });
+
+  it("writeKeyFile: mode 600 in a 700 directory, newline-terminated, overwrites", () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dc-key-")), "ssh");
+    expect(sshkey.writeKeyFile(dir, "KEY-1")).toBe(path.join(dir, "id"));
+    expect(fs.readFileSync(path.join(dir, "id"), "utf8")).toBe("KEY-1\n");
     expect(fs.statSync(path.join(dir, "id")).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    sshkey.writeKeyFile(dir, "KEY-2\n");
+    expect(fs.readFileSync(path.join(dir, "id"), "utf8")).toBe("KEY-2\n");
     fs.rmSync(path.dirname(dir), { recursive: true });
   });
 
@@ -225,21 +228,24 @@ describe("SshKey", () => {
     const k = new sshkey.SshKey("key", { dir: "/state/ssh/dev" });
     await settle();
     expect(countByType()).toEqual({ "dockercoins:hosts:SshKey": 1, "command:local:Command": 2 });
-    expect(named("key-file").inputs).toMatchObject({ environment: { DIR: "/state/ssh/dev" }, delete: 'rm -rf "$DIR"' });
-    expect(named("key-file").inputs.stdin).toBeUndefined();
+    expect(named("key-file").inputs).toMatchObject({ create: sshkey.keyFileScript(), environment: { DIR: "/state/ssh/dev" }, delete: 'rm -rf "$DIR"' });
     expect(named("key-read").inputs.create).toBe('cat "$DIR/id"');
-    expect(k.privateKeyPath).toBe("/state/ssh/dev/id");
-    expect(await resolve(k.publicKey)).toBe("ssh-ed25519 AAAAC3Nza generated");
+    expect(named("key-read").dependencies).toEqual(["key-file"]);
+    expect(await resolve(k.privateKeyPath)).toBe("/state/ssh/dev/id");
+    expect(await resolve(k.publicKey as pulumi.Output<string>)).toBe("ssh-ed25519 AAAAC3Nza generated");
     expect(await resolve(k.privateKey)).toContain("generated");
   });
 
-  it("configured: one command, the key passed on stdin as a secret", async () => {
-    const pulumi = await import("@pulumi/pulumi");
-    new sshkey.SshKey("key", { dir: "/state/ssh/aws", privateKey: pulumi.secret("PRIVATE") });
+  it("configured: no resources; the program writes the key file on every run (any machine, no diff)", async () => {
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "dc-key-")), "ssh");
+    const k = new sshkey.SshKey("key", { dir, privateKey: pulumi.secret("PRIVATE") });
     await settle();
-    expect(countByType()).toEqual({ "dockercoins:hosts:SshKey": 1, "command:local:Command": 1 });
-    expect(isSecret(named("key-file").inputs.stdin)).toBe(true);
-    expect(plain(named("key-file").inputs.stdin)).toBe("PRIVATE");
-    expect(registrations).toHaveLength(2);
+    expect(countByType()).toEqual({ "dockercoins:hosts:SshKey": 1 });
+    expect(await resolve(k.privateKeyPath)).toBe(path.join(dir, "id"));
+    expect(fs.readFileSync(path.join(dir, "id"), "utf8")).toBe("PRIVATE\n");
+    expect(k.publicKey).toBeUndefined();
+    expect(await pulumi.isSecret(k.privateKey)).toBe(true);
+    expect(await pulumi.isSecret(k.privateKeyPath)).toBe(false);
+    fs.rmSync(path.dirname(dir), { recursive: true });
   });
 });

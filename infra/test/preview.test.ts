@@ -13,13 +13,10 @@ describe("first preview of the local playground", () => {
     STACKS.local(parseConfig({ target: "local", endpointMode: "dnsrr" }), { stack: "test", stateDir: "/state/test", homeDir: "/home/me" });
     await settle();
     const provider = named("manager").inputs;
-    // An unknown value (the CLI shows it as "output<string>"): the engine does not configure the provider.
+    // Unknown values (the CLI shows "output<string>"): the engine does not configure the provider. The
+    // key file does not exist yet either (the generating command has not run), so sshOpts is unknown too.
     expect(provider.host).toHaveProperty("__pulumiUnknown", true);
-    expect(JSON.parse(provider.sshOpts)).toEqual([
-      "-i", "/state/test/ssh/id", "-o", "IdentitiesOnly=yes",
-      "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
-    ]);
+    expect(provider.sshOpts).toHaveProperty("__pulumiUnknown", true);
     // The services are still declared (shown as creates), with the known parts of their inputs.
     expect(named("dockercoins-worker").inputs.mode).toEqual({ replicated: { replicas: 1 } });
   });

@@ -39,7 +39,7 @@ describe("infra/index.ts on the dev stack", () => {
     expect(program.target).toBe("local");
     expect(program.webuiUrl).toBe("http://127.0.0.1:8000");
     expect(await resolve(program.managerAddress)).toBe("10.213.0.11");
-    expect(program.sshCommand).toMatch(/^ssh -i \/.+\/\.pulumi-state\/dockercoins\/test\/ssh\/id .* -p 22001 root@127\.0\.0\.1$/);
+    expect(await resolve(program.sshCommand)).toMatch(/^ssh -i \/.+\/\.pulumi-state\/dockercoins\/test\/ssh\/id .* -p 22001 root@127\.0\.0\.1$/);
     expect(((await resolve(program.nodes)) as string[]).length).toBe(5);
     expect(program.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1, redis: 1, registry: 1 });
   });

@@ -1,4 +1,7 @@
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { countByType, isSecret, named, ofType, pathContains, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
 
 let parseConfig: typeof import("../config").parseConfig;
@@ -15,7 +18,10 @@ beforeEach(async () => {
   reset();
 });
 
-const CTX = { stack: "test", stateDir: "/state/test", homeDir: "/home/me" };
+// Configured keys are written to <stateDir>/ssh/id by the program itself: keep that in a scratch directory.
+const STATE = fs.mkdtempSync(path.join(os.tmpdir(), "dc-state-"));
+afterAll(() => fs.rmSync(STATE, { recursive: true, force: true }));
+const CTX = { stack: "test", stateDir: STATE, homeDir: "/home/me" };
 const KEY = {
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nuser\n-----END OPENSSH PRIVATE KEY-----\n",
   sshPublicKey: "ssh-ed25519 AAAAC3Nza user@laptop",
@@ -63,7 +69,6 @@ describe("every Swarm target: exact resource counts", () => {
     await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey });
     expect(countByType()).toEqual({
       "dockercoins:hosts:SshKey": 1,
-      "command:local:Command": 1,
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
       "command:remote:Command": 23,
@@ -108,7 +113,7 @@ describe("local target", () => {
     expect(named("manager").inputs).toMatchObject({
       host: "ssh://root@127.0.0.1:22001",
       sshOpts: JSON.stringify([
-        "-i", "/state/test/ssh/id", "-o", "IdentitiesOnly=yes",
+        "-i", `${STATE}/ssh/id`, "-o", "IdentitiesOnly=yes",
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
       ]),
@@ -188,7 +193,7 @@ describe("local target", () => {
     const out = await run(DEV);
     expect(out.webuiUrl).toBe("http://127.0.0.1:8000");
     expect(await resolve(out.managerAddress)).toBe("10.213.0.11");
-    expect(out.sshCommand).toBe("ssh -i /state/test/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 22001 root@127.0.0.1");
+    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 22001 root@127.0.0.1`);
     expect(out.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1, redis: 1, registry: 1 });
     const nodes = (await resolve(out.nodes)) as string[];
     expect(nodes.map((n) => n.split(" ").slice(0, 2).join(" "))).toEqual(["node1 manager", "node2 worker", "node3 worker", "node4 worker", "node5 worker"]);
@@ -196,18 +201,19 @@ describe("local target", () => {
 });
 
 describe("remote and manager targets", () => {
-  it("vms: configured key on stdin, images built through the manager's engine and pushed to its 127.0.0.1:5000", async () => {
+  it("vms: configured key written to the state directory, images built through the manager's engine and pushed to its 127.0.0.1:5000", async () => {
     await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey, managerCount: "3" });
-    expect(plain(named("ssh-key-file").inputs.stdin)).toBe(KEY.sshPrivateKey);
+    expect(fs.readFileSync(path.join(STATE, "ssh", "id"), "utf8")).toBe(KEY.sshPrivateKey);
     const images = ofType("docker:index/image:Image");
     expect(images.map((i) => i.inputs.imageName).sort()).toEqual(["hasher", "rng", "webui", "worker"].map((s) => `127.0.0.1:5000/dockercoins/${s}:latest`));
     expect(images.every((i) => i.provider?.includes("::manager::"))).toBe(true);
     expect(service("rng").taskSpec.containerSpec.image).toMatch(/^192\.168\.1\.101:5000\/dockercoins\/rng@sha256:[0-9a-f]{64}$/);
     expect(named("manager").inputs.host).toBe("ssh://root@192.168.1.101:22");
-    // The configured key reaches remote commands straight from config, so only this edge keeps the key
-    // file alive (created before, deleted after) for the provider's `ssh -i`.
-    expect(named("manager").dependencies).toContain("ssh-key-file");
-    expect(JSON.parse(named("manager").inputs.sshOpts)).toContain("UserKnownHostsFile=/state/test/ssh/known_hosts");
+    expect(JSON.parse(named("manager").inputs.sshOpts)).toEqual([
+      "-i", `${STATE}/ssh/id`, "-o", "IdentitiesOnly=yes",
+      "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${STATE}/ssh/known_hosts`,
+      "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
+    ]);
     // 3 managers: node2 and node3 join with the manager token.
     expect(plain(named("swarm-node2-join").inputs.create)).toContain("SWMTKN-1-0cluster0-m4nager");
     expect(plain(named("swarm-node4-join").inputs.create)).toContain("SWMTKN-1-0cluster0-w0rker");
@@ -216,7 +222,7 @@ describe("remote and manager targets", () => {
   it("aws: webui URL and SSH command use node1's public IP; the SSH user is ubuntu", async () => {
     const out = await run(AWS);
     expect(await resolve(out.webuiUrl)).toBe("http://198.51.100.1:8000");
-    expect(await resolve(out.sshCommand)).toBe("ssh -i /state/test/ssh/id ubuntu@198.51.100.1");
+    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id ubuntu@198.51.100.1`);
     expect(named("manager").inputs.host).toBe("ssh://ubuntu@198.51.100.1:22");
     expect(named("manager-docker-group").inputs.create).toBe(swarm.DOCKER_GROUP_SCRIPT);
   });
