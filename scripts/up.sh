@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The main job: `pulumi up` of DockerCoins on the embedded default, the local playground stack `dev`
+# (Pulumi.dev.yaml: 5 Swarm nodes as containers on this machine's Docker engine; no cloud account).
+# Extra arguments go to `pulumi up` (e.g. --diff). Other stacks: see infra/README.md.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+stack="${DOCKERCOINS_STACK:-dev}"
+
+# Docker engine, and local stand-ins for the base images when no registry can be reached.
+scripts/prepare-machine.sh
+
+[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
+
+# Your `pulumi` if you have one; otherwise the engine built from Go modules (scripts/pulumi-engine.sh).
+# shellcheck source=scripts/pulumi-env.sh
+if ! source scripts/pulumi-env.sh; then
+  echo "[up] no Pulumi engine: install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and run again" >&2
+  exit 1
+fi
+
+# Keep state next to the checkout unless you chose a backend (pulumi login / PULUMI_BACKEND_URL).
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
+  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+  mkdir -p .pulumi-state
+fi
+# The playground's only secret is its throwaway SSH key; set your own passphrase for real stacks.
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-dockercoins-playground}"
+
+pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
+pulumi up --yes --stack "$stack" "$@"
+pulumi stack output --stack "$stack"
