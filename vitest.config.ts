@@ -10,5 +10,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // The machine has 2 cores and several suites measure real delays: keep parallelism modest.
     maxWorkers: 2,
+    // In-process services log one line per request; keep test output readable (spawned ones set their own).
+    env: { LOG_LEVEL: "warn" },
   },
 });

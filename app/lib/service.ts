@@ -59,6 +59,16 @@ export function createService({ name, logLevel = process.env.LOG_LEVEL ?? "info"
     reply.status(404).send({ error: `no route for ${request.method} ${request.url}` }),
   );
 
+  // Graceful close: answers still in flight tell keep-alive clients (e.g. workers) to hang up, so the
+  // server is not held open by connections that would otherwise idle until their keep-alive timeout.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
   return app;

@@ -28,6 +28,7 @@ beforeAll(async () => {
   const main = fileURLToPath(new URL("../dist/local/run.js", import.meta.url));
   run = spawn(process.execPath, [main, "--workers", "2", "--webui-port", `${w}`, "--rng-port", `${r}`, "--hasher-port", `${h}`, "--redis-port", `${redis}`, "--worker-metrics-port", "0"], {
     detached: true, // its own process group, so we can send Ctrl-C's SIGINT to the group
+    env: { ...process.env, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   run.stdout!.on("data", (c) => (output += c));

@@ -118,7 +118,7 @@ describe("worker", () => {
     const { url } = await startRng(400); // slow rng: a unit is in flight when the signal lands
     const main = fileURLToPath(new URL("../dist/worker/main.js", import.meta.url));
     const child = spawn(process.execPath, [main], {
-      env: { ...process.env, PORT: "0", REDIS_URL: redis.url, RNG_URL: url, HASHER_URL: hasherUrl, WORKER_SLEEP_MS: "10" },
+      env: { ...process.env, LOG_LEVEL: "info", PORT: "0", REDIS_URL: redis.url, RNG_URL: url, HASHER_URL: hasherUrl, WORKER_SLEEP_MS: "10" },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let log = "";

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { createService, sleep } from "../lib/service.js";
+import { listen } from "./helpers.js";
+
+describe("shared service plumbing", () => {
+  it("closes promptly while a keep-alive client has a request in flight, and still answers it", async () => {
+    const app = createService({ name: "test" });
+    app.get("/slow", async () => (await sleep(300), "done"));
+    const url = await listen(app);
+    const answer = fetch(`${url}/slow`); // Node's fetch keeps connections alive
+    await sleep(50);
+    const started = performance.now();
+    await app.close();
+    const res = await answer;
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("done");
+    expect(res.headers.get("connection")).toBe("close");
+    // Without the hang-up the idle keep-alive connection would hold close() for fastify's 72 s timeout.
+    expect(performance.now() - started).toBeLessThan(5000);
+  }, 20_000);
+
+  it("answers errors: 4xx with the message, 5xx without internals", async () => {
+    const app = createService({ name: "test" });
+    app.get("/bad", async () => {
+      throw Object.assign(new Error("size must be positive"), { statusCode: 400 });
+    });
+    app.get("/boom", async () => {
+      throw new Error("secret database password in stack trace");
+    });
+    expect((await app.inject("/bad")).json()).toEqual({ error: "size must be positive" });
+    const boom = await app.inject("/boom");
+    expect(boom.statusCode).toBe(500);
+    expect(boom.json()).toEqual({ error: "internal error" });
+    expect((await app.inject("/nowhere")).json()).toEqual({ error: "no route for GET /nowhere" });
+    await app.close();
+  });
+});
