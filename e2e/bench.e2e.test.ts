@@ -99,7 +99,10 @@ describe.skipIf(!enabled)("benchmark: hashes/s vs workers, 1 rng vs rng global (
         { name: "theory, 1 rng", color: "#d9534f", dashed: true, points: WORKERS.map((w) => ({ x: w, y: Math.min(w * 10 / 3, 10) })) },
         { name: "theory, rng global", color: "#2b7bb9", dashed: true, points: WORKERS.map((w) => ({ x: w, y: Math.min(w * 10 / 3, 50) })) },
       ],
-      notes: rows.filter((r) => r.rngMs !== undefined).map((r) => `httping ${r.rngMode === "global" ? "global" : "1 rng"}: rng ${r.rngMs} ms, hasher ${r.hasherMs} ms`),
+      notes: [
+        `httping at ${Math.max(...WORKERS)} workers (ms):`,
+        ...rows.filter((r) => r.rngMs !== undefined).map((r) => `${r.rngMode === "global" ? "rng global" : "1 rng"}: rng ${r.rngMs}, hasher ${r.hasherMs}`),
+      ],
     });
     const png = writeChart(join(OUT, "swarm-scaling"), svg);
     console.log(`[bench] chart: ${png}`);
