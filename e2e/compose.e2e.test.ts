@@ -14,7 +14,14 @@ const run = (...args: string[]) =>
   execFileSync(compose[0], [...compose.slice(1), "-p", project, "-f", `${root}compose.yaml`, ...args], {
     cwd: root, env: { ...process.env, ...ports }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20,
   });
-const stats = async () => (await fetch(`http://127.0.0.1:${ports.WEBUI_PORT}/json`)).json() as Promise<{ coins: number; hashes: number }>;
+// Every call has a deadline: while a container starts, its published port can accept and never answer.
+const get = (port: string, path: string, init: RequestInit = {}) =>
+  fetch(`http://127.0.0.1:${port}${path}`, { ...init, signal: AbortSignal.timeout(5000) });
+const stats = async () => {
+  const res = await get(ports.WEBUI_PORT, "/json");
+  if (!res.ok) throw new Error(`webui answered ${res.status}`); // 503 while redis restarts
+  return res.json() as Promise<{ coins: number; hashes: number }>;
+};
 const containers = (service: string) =>
   execFileSync("docker", ["ps", "-q", "--filter", `label=com.docker.compose.project=${project}`, "--filter", `label=com.docker.compose.service=${service}`], { encoding: "utf8" }).split("\n").filter(Boolean);
 
@@ -37,9 +44,9 @@ describe("compose.yaml (single-host workshop)", () => {
   it("mines: webui on its port reports hashes and coins from the worker", async () => {
     const first = await until("hashes counted", async () => { const s = await stats(); return s.hashes > 0 && s; }, 60_000);
     expect(first.coins).toBeGreaterThanOrEqual(0);
-    const rng = Buffer.from(await (await fetch(`http://127.0.0.1:${ports.RNG_PORT}/32`)).arrayBuffer());
+    const rng = Buffer.from(await (await get(ports.RNG_PORT, "/32")).arrayBuffer());
     expect(rng).toHaveLength(32);
-    const hash = await (await fetch(`http://127.0.0.1:${ports.HASHER_PORT}/`, { method: "POST", body: rng })).text();
+    const hash = await (await get(ports.HASHER_PORT, "/", { method: "POST", body: rng })).text();
     expect(hash).toBe(createHash("sha256").update(rng).digest("hex"));
   }, 90_000);
 
@@ -59,7 +66,7 @@ describe("compose.yaml (single-host workshop)", () => {
     run("stop", "worker");
     const settled = await stats();
     run("restart", "redis");
-    const after = await until("redis back", async () => { const s = await stats().catch(() => undefined); return s && s; }, 30_000);
+    const after = await until("redis back", stats, 30_000);
     expect(after.coins).toBe(settled.coins);
     expect(after.hashes).toBe(settled.hashes);
     expect(after.coins).toBeGreaterThanOrEqual(before.coins);

@@ -21,7 +21,7 @@ NPM_MAJOR="${NPM_MAJOR:-11}"
 DOCKERD_NICE="${DOCKERD_NICE:-5}"
 STANDIN_LABEL="org.dockercoins.standin=true"
 
-APT_PACKAGES=(docker.io debootstrap openssh-client redis-tools redis-server chromium chromium-driver
+APT_PACKAGES=(docker.io docker-compose debootstrap openssh-client redis-tools redis-server chromium chromium-driver
   apache2-utils httping wrk librsvg2-bin ca-certificates curl)
 
 t_script=$(date +%s.%N)
