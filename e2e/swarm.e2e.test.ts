@@ -88,8 +88,10 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     await pg.phases.time("rng global", () => pg.deploy(pg.servicesOptions({ replicas: { worker: 10 }, rngMode: "global" })));
     expect(Object.keys(await pg.tasksByNode("rng")).sort()).toEqual(["node1", "node2", "node3", "node4", "node5"]);
     const { rate } = await measureRate(pg.webuiUrl, WARMUP_MS, WINDOW_MS);
-    console.log(`[e2e] 10 workers, rng global: ${rate.toFixed(2)} hashes/s`);
-    expect(rate).toBeGreaterThanOrEqual(25);
+    // rng logs one line per request: how the workers spread their requests over the five rng tasks.
+    const spread = await rngRequestsByNode(10);
+    console.log(`[e2e] 10 workers, rng global: ${rate.toFixed(2)} hashes/s; rng requests in the last 10 s by node: ${JSON.stringify(spread)}`);
+    expect(rate, `rng requests by node ${JSON.stringify(spread)}: workers must spread over every rng task`).toBeGreaterThanOrEqual(25);
   }, 6 * MIN);
 
   it("a rolling update of hasher while mining: completes, no stall over a few seconds, no counted hash lost", async () => {
@@ -222,4 +224,15 @@ async function waitStill(): Promise<Sample> {
     prev = cur;
     return still ? cur : undefined;
   }, 60_000, 0);
+}
+
+/** Access-log lines of rng over the last `seconds`, counted by the node of the task that wrote them. */
+async function rngRequestsByNode(seconds: number): Promise<Record<string, number>> {
+  const out = await pg.managerSh(`docker service logs --since ${seconds}s dockercoins_rng 2>&1 | sed -n 's/^[^@]*@\\(node[0-9]*\\).*/\\1/p' | sort | uniq -c`);
+  const counts: Record<string, number> = {};
+  for (const line of out.trim().split("\n").filter(Boolean)) {
+    const [n, node] = line.trim().split(/\s+/);
+    counts[node] = Number(n);
+  }
+  return counts;
 }
