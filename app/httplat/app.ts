@@ -1,6 +1,7 @@
 // httplat: probes ONE URL every interval and exports the latency histogram for Prometheus, as the
 // workshop's exporter did, so an HPA can scale rng on latency (PromQL: rate(sum)/rate(count)).
 import { Counter, Histogram } from "prom-client";
+import { httpRequest } from "../lib/http-client.js";
 import { createService } from "../lib/service.js";
 
 export interface HttplatOptions {
@@ -22,9 +23,7 @@ export function buildHttplat({ url, intervalMs, timeoutMs }: HttplatOptions) {
   async function probe(): Promise<void> {
     const end = latency.startTimer();
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`answered ${res.status}`);
+      await httpRequest(url, { signal: AbortSignal.timeout(timeoutMs) });
       end();
     } catch (err) {
       failures.inc();

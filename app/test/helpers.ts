@@ -35,6 +35,7 @@ export async function startRedis({ durable = false } = {}): Promise<TestRedis> {
   const launch = () => launchRedis(redisPort, persistence);
   let child = await launch();
   const client = new Redis(redisPort, "127.0.0.1", { lazyConnect: false, maxRetriesPerRequest: 1 });
+  client.on("error", () => {}); // outages are what some tests make on purpose
   return {
     port: redisPort,
     url: `redis://127.0.0.1:${redisPort}`,

@@ -30,7 +30,7 @@ async function startRng(delayMs: number, port = 0) {
 
 function startWorker(rngUrl: string) {
   const client = connectRedis(redis.url, 300);
-  const worker = buildWorker({ redis: client, rngUrl, hasherUrl, sleepMs: 5, reportIntervalMs: 100, timeoutMs: 1000, stopGraceMs: 1000 });
+  const worker = buildWorker({ redis: client, rngUrl, hasherUrl, sleepMs: 5, reportIntervalMs: 100, timeoutMs: 1000, stopGraceMs: 1000, keepAlive: false });
   const stop = new AbortController();
   const mining = worker.mine(stop.signal);
   closers.push(async () => (stop.abort(), await mining, client.disconnect()));

@@ -20,6 +20,7 @@ export interface Stats {
 
 export function buildWebui({ redis }: { redis: Redis }) {
   const app = createService({ name: "webui" });
+  redis.on("error", (err: Error) => app.log.warn({ err: err.message }, "redis connection error"));
   app.register(fastifyStatic, { root: publicDir });
   app.register(fastifyStatic, { root: uplotDir, prefix: "/vendor/uplot/", decorateReply: false });
 

@@ -3,6 +3,7 @@
 // reports and coin writes are kept in memory and retried, and SIGTERM finishes the unit and flushes.
 import type { Redis } from "ioredis";
 import { Counter, Gauge, Histogram } from "prom-client";
+import { httpRequest } from "../lib/http-client.js";
 import { createService, sleep } from "../lib/service.js";
 
 export interface WorkerOptions {
@@ -14,6 +15,8 @@ export interface WorkerOptions {
   timeoutMs: number;
   /** Once stopping, how long the unit in flight may still take before it is abandoned (uncounted). */
   stopGraceMs: number;
+  /** Reuse connections to rng and hasher instead of one per call (see lib/http-client.ts). */
+  keepAlive: boolean;
 }
 
 type Dependency = "rng" | "hasher" | "redis";
@@ -32,6 +35,7 @@ export function buildWorker(opts: WorkerOptions) {
   const latency = new Histogram({ name: "dockercoins_dependency_duration_seconds", help: "Call duration", labelNames: ["dependency"], buckets: [0.05, 0.1, 0.2, 0.5, 1, 2, 5], registers });
   const backlog = new Gauge({ name: "dockercoins_unreported_hashes", help: "Hashes done but not yet added to redis", registers });
 
+  opts.redis.on("error", (err: Error) => app.log.warn({ err: err.message }, "redis connection error"));
   const state = { unitsDone: 0, unreported: 0, pendingCoins: new Map<string, Buffer>() };
   const log = app.log;
 
@@ -44,12 +48,6 @@ export function buildWorker(opts: WorkerOptions) {
     } finally {
       end();
     }
-  }
-
-  async function fetchOk(url: string, signal: AbortSignal, init: RequestInit = {}): Promise<Response> {
-    const res = await fetch(url, { ...init, signal });
-    if (!res.ok) throw new Error(`${init.method ?? "GET"} ${url} answered ${res.status}`);
-    return res;
   }
 
   /** Adds the unreported count and any coins not yet saved to redis, atomically. Keeps them on failure. */
@@ -71,10 +69,9 @@ export function buildWorker(opts: WorkerOptions) {
 
   async function workOnce(signal: AbortSignal): Promise<void> {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(opts.timeoutMs)]);
-    const bytes = await call("rng", async () =>
-      Buffer.from(await (await fetchOk(`${opts.rngUrl}/32`, timeout)).arrayBuffer()));
-    const hex = await call("hasher", async () =>
-      (await fetchOk(`${opts.hasherUrl}/`, timeout, { method: "POST", body: bytes, headers: { "content-type": "application/octet-stream" } })).text());
+    const { keepAlive } = opts;
+    const bytes = await call("rng", () => httpRequest(`${opts.rngUrl}/32`, { signal: timeout, keepAlive }));
+    const hex = (await call("hasher", () => httpRequest(`${opts.hasherUrl}/`, { method: "POST", body: bytes, signal: timeout, keepAlive }))).toString();
     state.unitsDone++;
     state.unreported++;
     hashes.inc();

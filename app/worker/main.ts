@@ -12,6 +12,7 @@ const worker = buildWorker({
   reportIntervalMs: intEnv("REPORT_INTERVAL_MS", 1000, { min: 1 }),
   timeoutMs: intEnv("REQUEST_TIMEOUT_MS", 5000, { min: 1 }),
   stopGraceMs: intEnv("STOP_GRACE_MS", 1200),
+  keepAlive: intEnv("WORKER_KEEPALIVE", 0, { max: 1 }) === 1,
 });
 const stop = new AbortController();
 const mining = worker.mine(stop.signal);
