@@ -306,8 +306,9 @@ export class SwarmServices extends pulumi.ComponentResource {
         new docker.Service(`${name}-${spec.name}`, toServiceArgs(spec, this.network.id), {
           ...child,
           // Swarm cannot switch a service between replicated and global: replace it (the workshop's
-          // `docker service rm rng` + `create --mode global`).
-          replaceOnChanges: ["mode"],
+          // `docker service rm rng` + `create --mode global`). Only on that switch: "mode" would also
+          // match mode.replicated.replicas and replace the service on every scale.
+          replaceOnChanges: ["mode.global"],
           deleteBeforeReplace: true,
         }),
       ]),

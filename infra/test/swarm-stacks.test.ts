@@ -180,11 +180,9 @@ describe("local target", () => {
     expect(named("dockercoins-rng").replaceOnChanges.some((p) => pathContains(p, "mode.global"))).toBe(true);
   });
 
-  // KNOWN BUG, owned by infra/swarm/cluster.ts: SwarmServices sets replaceOnChanges ["mode"], and Pulumi's
-  // path matching makes "mode" cover "mode.replicated.replicas": scaling a service would delete and
-  // re-create it (deleteBeforeReplace) instead of updating it in place. Fix there with ["mode.global"];
-  // then this `it.fails` fails and must become `it`.
-  it.fails("scaling (mode.replicated.replicas) updates the worker in place, never replaces it", async () => {
+  // Pulumi's path matching makes "mode" cover "mode.replicated.replicas": with replaceOnChanges ["mode"]
+  // scaling would delete and re-create the service (deleteBeforeReplace) instead of updating it.
+  it("scaling (mode.replicated.replicas) updates the worker in place, never replaces it", async () => {
     await run(DEV);
     expect(named("dockercoins-worker").replaceOnChanges.some((p) => pathContains(p, "mode.replicated.replicas"))).toBe(false);
   });
