@@ -6,13 +6,21 @@ import dns from "node:dns";
 import http from "node:http";
 import type { LookupFunction } from "node:net";
 
-/** Resolves every address of the name and takes them in random order (DNS round robin, done here). */
-const anyAddress: LookupFunction = (hostname, options, callback) => {
+/**
+ * Resolves every address of the name and starts from the next one each time: DNS round robin done
+ * here, because getaddrinfo may sort the answers the same way every time and always hand back the
+ * same first instance. Rotating (rather than picking at random) also spreads the load most evenly.
+ */
+const calls = new Map<string, number>();
+const nextAddress: LookupFunction = (hostname, options, callback) => {
   dns.lookup(hostname, { family: options.family, hints: options.hints, all: true }, (err, addresses) => {
     if (err) return callback(err, "", 0);
-    const shuffled = [...addresses].sort(() => Math.random() - 0.5);
-    if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, shuffled);
-    callback(null, shuffled[0].address, shuffled[0].family);
+    const turn = calls.get(hostname) ?? Math.floor(Math.random() * 1000); // workers start out of step
+    calls.set(hostname, turn + 1);
+    const start = turn % addresses.length;
+    const rotated = [...addresses.slice(start), ...addresses.slice(0, start)];
+    if (options.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, rotated);
+    callback(null, rotated[0].address, rotated[0].family);
   });
 };
 
@@ -30,7 +38,7 @@ export interface RequestOptions {
 export function httpRequest(url: string, { method = "GET", body, signal, keepAlive = false }: RequestOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const headers = body ? { "content-type": "application/octet-stream", "content-length": body.length } : undefined;
-    const request = http.request(url, { method, headers, signal, agent: keepAlive ? keepAliveAgent : false, lookup: anyAddress }, (response) => {
+    const request = http.request(url, { method, headers, signal, agent: keepAlive ? keepAliveAgent : false, lookup: nextAddress }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("error", reject);
