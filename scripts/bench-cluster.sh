@@ -4,4 +4,4 @@
 # Results: test-artifacts/bench/swarm-scaling.{md,json,png}. Env: BENCH_WORKERS, BENCH_WARMUP_MS, BENCH_WINDOW_MS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DOCKERCOINS_BENCH=1 exec nice -n 5 npx vitest run e2e/bench.e2e.test.ts "$@"
+DOCKERCOINS_BENCH=1 exec nice -n 5 npx vitest run e2e/swarm-scaling.bench.ts "$@"
