@@ -11,7 +11,17 @@
 #        registry:2             that + Debian's docker-registry, /etc/docker/registry/config.yml, :5000
 # Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
 # Images are never committed: they live in the local Docker store only.
+#
+# Usage: prepare-machine.sh [--deploy]
+#   --deploy  only what `pulumi up` of the playground needs: a running Docker engine (Docker Desktop or
+#             any engine counts; Debian's is installed only if none answers) and the base images.
 set -euo pipefail
+mode=test
+case "${1:-}" in
+  --deploy) mode=deploy ;;
+  "") ;;
+  *) echo "usage: $0 [--deploy]" >&2; exit 2 ;;
+esac
 
 CACHE="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
@@ -39,8 +49,12 @@ need_root() {
 }
 
 # --- 1. Debian packages -------------------------------------------------------------------------
+if [ "$mode" = deploy ]; then
+  APT_PACKAGES=(docker.io ca-certificates curl)
+  docker info >/dev/null 2>&1 && APT_PACKAGES=()
+fi
 missing=()
-for p in "${APT_PACKAGES[@]}"; do
+for p in ${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi
@@ -103,6 +117,7 @@ ensure_debian() {
   local rootfs_tar="$CACHE/debian-bookworm-minbase.tar"
   if [ ! -s "$rootfs_tar" ]; then
     need_root "debootstrap"
+    command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
     local dir="$build_dir/rootfs"
     say "  debootstrap --variant=minbase bookworm (about a minute, cached afterwards)"
     nice -n 10 debootstrap --variant=minbase bookworm "$dir" "$DEBIAN_MIRROR" >"$build_dir/debootstrap.log" 2>&1 || {

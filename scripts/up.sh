@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stack="${DOCKERCOINS_STACK:-dev}"
 
 # Docker engine, and local stand-ins for the base images when no registry can be reached.
-scripts/prepare-machine.sh
+scripts/prepare-machine.sh --deploy
 
 [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 
