@@ -90,6 +90,16 @@ export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 
 
 const RESERVATION = { cpus: 0.05, memoryMiB: 32 };
 
+/** redis and the registry: one task owning a volume, so an update stops the old task before the new one. */
+const SINGLE_STATEFUL_TASK = {
+  update: STOP_FIRST_UPDATE,
+  rollback: STOP_FIRST_ROLLBACK,
+  restart: RESTART,
+  stopGracePeriodS: 10,
+  limits: { cpus: 0.5, memoryMiB: 256 },
+  reservations: RESERVATION,
+} satisfies Partial<SwarmServiceSpec>;
+
 function timingEnv(timing: DockerCoinsServicesOptions["timing"]): Record<string, string> {
   const ms = timing === "workshop" ? "100" : "0";
   return { RNG_DELAY_MS: ms, HASHER_DELAY_MS: ms, WORKER_SLEEP_MS: ms };
@@ -146,12 +156,7 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
       mounts: [{ type: "volume", source: REDIS_VOLUME, target: "/data" }],
       constraints: [`node.labels.${NODE_LABELS.redis} == true`],
       healthcheck: { test: ["CMD", "redis-cli", "ping"], intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 5 },
-      update: STOP_FIRST_UPDATE,
-      rollback: STOP_FIRST_ROLLBACK,
-      restart: RESTART,
-      stopGracePeriodS: 10,
-      limits: { cpus: 0.5, memoryMiB: 256 },
-      reservations: RESERVATION,
+      ...SINGLE_STATEFUL_TASK,
     },
     appService("rng", images.rng, opts, {
       mode: opts.rngMode === "global" ? { global: true } : { replicas: checkReplicas("rng", replicas.rng) },
@@ -235,11 +240,6 @@ export function registryService(opts: RegistryServiceOptions): SwarmServiceSpec 
     ports: [{ target: REGISTRY_PORT, published: REGISTRY_PORT, mode: "host" }],
     mounts: [{ type: "volume", source: REGISTRY_VOLUME, target: "/var/lib/registry" }],
     constraints: [`node.labels.${NODE_LABELS.registry} == true`],
-    update: STOP_FIRST_UPDATE,
-    rollback: STOP_FIRST_ROLLBACK,
-    restart: RESTART,
-    stopGracePeriodS: 10,
-    limits: { cpus: 0.5, memoryMiB: 256 },
-    reservations: RESERVATION,
+    ...SINGLE_STATEFUL_TASK,
   };
 }
