@@ -24,7 +24,12 @@ case "${1:-}" in
 esac
 
 CACHE="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The mirror this machine's apt already uses (deb822 sources or the classic list), unless DEBIAN_MIRROR is set.
+apt_mirror() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}'; } | grep -v -- '-security' | head -n 1 || true
+}
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
 NODE_MAJOR="${NODE_MAJOR:-24}"
 NPM_MAJOR="${NPM_MAJOR:-11}"
 # dockerd and everything it runs (the playground nodes, the app) get this niceness: the machine is shared.
@@ -117,6 +122,7 @@ ensure_debian() {
   local rootfs_tar="$CACHE/debian-bookworm-minbase.tar"
   if [ ! -s "$rootfs_tar" ]; then
     need_root "debootstrap"
+    [ -n "$DEBIAN_MIRROR" ] || { say "no Debian mirror found in /etc/apt: set DEBIAN_MIRROR" >&2; exit 1; }
     command -v debootstrap >/dev/null || apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
     local dir="$build_dir/rootfs"
     say "  debootstrap --variant=minbase bookworm (about a minute, cached afterwards)"
