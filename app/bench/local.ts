@@ -2,28 +2,18 @@
 // rng/hasher latency as `httping` sees it, and the zero-delay throughput of one worker with its CPU
 // cost per hash. Prints a table and writes bench-results/local.{json,svg,png}.
 //   npm run bench [-- --window 15]
-import http from "node:http";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { startLocalStack } from "../local/stack.js";
+import { httpRequest } from "../lib/http-client.js";
+import { sleep } from "../lib/service.js";
+import { freePort, startLocalStack } from "../local/stack.js";
 import { barChartSvg, svgToPng } from "./chart.js";
 
 const { values } = parseArgs({ options: { window: { type: "string", default: "15" }, workers: { type: "string", default: "1,2,3,4,5,10" } } });
 const windowS = Number(values.window);
 const workerCounts = values.workers.split(",").map(Number);
 const outDir = fileURLToPath(new URL("../../../bench-results/", import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await new Promise((r) => server.once("listening", r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 async function stats(webui: string): Promise<{ hashes: number; now: number }> {
   return (await fetch(`${webui}/json`)).json() as Promise<{ hashes: number; now: number }>;
 }
@@ -36,17 +26,11 @@ async function rate(webui: string, seconds: number): Promise<number> {
   return (b.hashes - a.hashes) / (b.now - a.now);
 }
 
-/** One request on a fresh connection, like httping: milliseconds to the last byte. */
-function ping(url: string, method = "GET"): Promise<number> {
+/** One request on a fresh connection (the client's default), like httping: milliseconds to the last byte. */
+async function ping(url: string): Promise<number> {
   const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent: false }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(performance.now() - started));
-    });
-    req.on("error", reject);
-    req.end();
-  });
+  await httpRequest(url);
+  return performance.now() - started;
 }
 
 async function httping(url: string, count = 10): Promise<{ avg: number; min: number; max: number }> {

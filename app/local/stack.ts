@@ -2,6 +2,7 @@
 // Used by the `npm run local` command, the tests that need real processes, and the benchmark.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 
 const dist = fileURLToPath(new URL("../", import.meta.url)); // app/dist/
@@ -24,6 +25,16 @@ export interface Proc {
   name: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+}
+
+/** A TCP port nobody listens on right now, for runs beside other things (tests, the benchmark). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, "close");
+  return port;
 }
 
 export function redisServerPath(): string {

@@ -2,20 +2,14 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
-import { redisServerPath } from "../local/stack.js";
+import { sleep } from "../lib/service.js";
+import { freePort, redisServerPath } from "../local/stack.js";
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
+export { freePort, sleep };
+
 
 export interface TestRedis {
   port: number;
@@ -66,7 +60,6 @@ async function launchRedis(port: number, persistence: string[]) {
   return child;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
