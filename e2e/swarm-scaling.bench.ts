@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { lineChartSvg, writeChart } from "./lib/chart";
+import { writeChart } from "../app/bench/chart";
+import { lineChartSvg } from "./lib/chart";
 import { measureRate } from "./lib/mining";
 import { ROOT, SwarmPlayground } from "./lib/playground";
 

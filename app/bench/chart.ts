@@ -1,5 +1,8 @@
-// A dependency-free SVG bar chart (workers -> hashes/s, with the theory line), turned into PNG by the
-// same headless Chromium the browser test uses.
+// A dependency-free SVG bar chart (workers -> hashes/s, with the theory line), and the one SVG -> PNG
+// step the benchmarks share (the Swarm benchmark draws its line chart in e2e/lib/chart.ts).
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+
 export interface Bar {
   label: string;
   value: number;
@@ -41,17 +44,9 @@ export function barChartSvg(title: string, yLabel: string, bars: Bar[], width = 
   return parts.join("\n");
 }
 
-export async function svgToPng(svg: string, pngPath: string): Promise<void> {
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-  try {
-    const page = await browser.newPage();
-    await page.setContent(`<body style="margin:0">${svg}</body>`);
-    await page.locator("svg").screenshot({ path: pngPath });
-  } finally {
-    await browser.close();
-  }
+/** Writes `<base>.svg` and `<base>.png` (Debian's rsvg-convert, package librsvg2-bin); returns the PNG's path. */
+export function writeChart(base: string, svg: string): string {
+  writeFileSync(`${base}.svg`, svg);
+  execFileSync("rsvg-convert", ["-o", `${base}.png`, `${base}.svg`]);
+  return `${base}.png`;
 }

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { httpRequest } from "../lib/http-client.js";
 import { sleep } from "../lib/service.js";
 import { freePort, startLocalStack } from "../local/stack.js";
-import { barChartSvg, svgToPng } from "./chart.js";
+import { barChartSvg, writeChart } from "./chart.js";
 
 const { values } = parseArgs({ options: { window: { type: "string", default: "15" }, workers: { type: "string", default: "1,2,3,4,5,10" } } });
 const windowS = Number(values.window);
@@ -104,6 +104,5 @@ writeFileSync(`${outDir}local.json`, JSON.stringify({ windowS, rows, latency, ze
 writeFileSync(`${outDir}local.md`, table + "\n");
 const svg = barChartSvg("DockerCoins local run: hashes/s by number of workers (1 rng)", "hashes/second",
   rows.map((r) => ({ label: `${r.workers} worker${r.workers > 1 ? "s" : ""}`, value: r.hashesPerSecond, theory: r.theory })));
-writeFileSync(`${outDir}local.svg`, svg);
-await svgToPng(svg, `${outDir}local.png`);
+writeChart(`${outDir}local`, svg);
 console.log(`written: ${outDir}local.{json,md,svg,png}`);

@@ -1,6 +1,4 @@
-// A small line chart as SVG (no dependencies), turned into PNG by Debian's rsvg-convert.
-import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+// A small line chart as SVG (no dependencies); app/bench/chart.ts writes it out as SVG and PNG.
 
 export interface Series {
   name: string;
@@ -45,11 +43,4 @@ export function lineChartSvg(opts: { title: string; xLabel: string; yLabel: stri
   (opts.notes ?? []).forEach((n, i) => out.push(`<text x="${W - R + 15}" y="${T + 10 + opts.series.length * 22 + 20 + i * 18}" font-size="12" fill="#444">${esc(n)}</text>`));
   out.push("</svg>");
   return out.join("\n");
-}
-
-/** Writes `<base>.svg` and `<base>.png`. */
-export function writeChart(base: string, svg: string): string {
-  writeFileSync(`${base}.svg`, svg);
-  execFileSync("rsvg-convert", ["-o", `${base}.png`, `${base}.svg`]);
-  return `${base}.png`;
 }
