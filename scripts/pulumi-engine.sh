@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Provides the Pulumi engine this project deploys with: the `pulumi` CLI, the Node.js language host and
-# the command and docker resource providers, at the versions package-lock.json pins.
+# Provides the Pulumi engine this project deploys with: the `pulumi` CLI and the Node.js language host, plus
+# the command and docker resource provider plugins at the versions package-lock.json pins.
 #
-# - A working `pulumi` already on PATH is used as it is (that is what users have).
-# - Otherwise the pieces are built from the Go module proxy into a cache outside the repository,
-#   ${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/<versions>/, and reused from there next time.
-#   The CLI cannot be downloaded on machines without the vendor's site, but every piece is a Go module.
+# - A working `pulumi` already on PATH is used as it is (that is what users have; it downloads plugins itself).
+# - Otherwise the CLI and the language host are built from the Go module proxy into a cache outside the
+#   repository, ${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/<versions>/bin/, and reused
+#   from there next time: the CLI cannot be downloaded on machines without the vendor's site.
+# - The provider plugins are used as they are present: already installed (`pulumi plugin install resource
+#   docker 4.11.2`, in ~/.pulumi/plugins), or as binaries pulumi-resource-command and pulumi-resource-docker
+#   placed in that bin/ directory, which this script installs as plugins. It never builds them: the module
+#   proxy refuses their modules (403), and where they are missing it says so and how to get them.
 #
-# Progress and the time of each step go to stderr. The last line of stdout is the bin dir:
+# Progress and the time of each step go to stderr. The last line of stdout is the directory to put on PATH
+# (the CLI and its language host only: provider binaries on PATH would shadow the installed plugins):
 #   PATH="$(scripts/pulumi-engine.sh | tail -1):$PATH"     (or: source scripts/pulumi-env.sh)
 #
 # Knob: PULUMI_ENGINE_GO_JOBS (default 1) is `go build -p`: builds run under `nice -n 10` on shared 2-core machines.
 #
 # On the project's machines (2026-11) the module proxy serves the CLI's modules but refuses (403) the Node.js
-# language host, command provider and docker provider modules at the release commits: the host then comes
-# from an older sdk release (step 2), and the providers fail with the proxy's answer.
+# language host module at the release commit: the host then comes from an older sdk release (step 2).
+#
+# --check: only say whether an engine is present (exit 0, the PATH directory on stdout) or not (exit 1, the
+# reason on stderr); never builds. The end-to-end test of `pulumi up` uses it to run or to skip.
 set -euo pipefail
+check_only=false
+[ "${1:-}" = --check ] && check_only=true
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '[pulumi-engine] %s\n' "$*" >&2; }
@@ -43,18 +52,28 @@ docker_major=${docker_version%%.*}
 
 cache="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/pulumi-${pulumi_version}_command-${command_version}_docker-${docker_version}"
 bin="$cache/bin"
+path_dir="$cache/path"
 src="$cache/src"
 plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
 
+plugin_installed() { [ -x "$plugins/resource-$1-v$2/pulumi-resource-$1" ]; }
 engine_ready() {
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] &&
-    [ -x "$plugins/resource-command-v$command_version/pulumi-resource-command" ] &&
-    [ -x "$plugins/resource-docker-v$docker_version/pulumi-resource-docker" ]
+  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -d "$path_dir" ] &&
+    plugin_installed command "$command_version" && plugin_installed docker "$docker_version"
 }
 if engine_ready; then
   log "using the cached engine in $bin"
-  echo "$bin"
+  echo "$path_dir"
   exit 0
+fi
+if $check_only; then
+  trap - EXIT
+  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] || log "no pulumi on PATH and no engine built in $bin"
+  for p in "command $command_version" "docker $docker_version"; do
+    set -- $p
+    plugin_installed "$1" "$2" || log "the $1 provider plugin v$2 is not installed (pulumi plugin install resource $1 $2)"
+  done
+  exit 1
 fi
 
 command -v go >/dev/null || die "no pulumi on PATH, and Go (needed to build the engine) is missing"
@@ -68,7 +87,7 @@ step() { # step NAME COMMAND...: run a build step and print its time
   local name=$1 t0=$SECONDS
   shift
   log "$name ..."
-  "$@"
+  "$@" || { log "$name: failed after $((SECONDS - t0)) s"; return 1; }
   log "$name: done in $((SECONDS - t0)) s"
 }
 
@@ -136,68 +155,38 @@ build_language_host() {
   mv "$bin/pulumi-language-nodejs.new" "$bin/pulumi-language-nodejs"
 }
 
-# 3. Command provider: module provider/ is untagged; the release tag v<version> is on the repository root.
-build_command() {
-  local version
-  version=$(pseudo_version github.com/pulumi/pulumi-command "v$command_version" v0.0.0)
-  fetch github.com/pulumi/pulumi-command/provider "$version" "$src/command/provider"
-  (cd "$src/command/provider" && gobuild -o "$bin/pulumi-resource-command.new" \
-    -ldflags "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$command_version" \
-    ./cmd/pulumi-resource-command)
-  mv "$bin/pulumi-resource-command.new" "$bin/pulumi-resource-command"
-}
-
-# 4. Docker provider: module provider/v<major> is untagged (taken at the commit of the sdk tag). It bridges the
-# Terraform provider kreuzwerker/terraform-provider-docker, a git submodule (../upstream) that pulumi-docker
-# patches; the commit it pins is not in any module, so it is given here per release.
-docker_upstream_version() {
-  case "$docker_version" in
-    # <@pulumi/docker version>) echo <kreuzwerker/terraform-provider-docker pseudo-version of the pinned commit> ;;
-    *) die "the kreuzwerker/terraform-provider-docker commit pinned by pulumi-docker v$docker_version is not recorded in $0" ;;
-  esac
-}
-build_docker() {
-  local version upstream_version provider="$src/docker/provider" upstream="$src/docker/upstream"
-  version=$(pseudo_version "github.com/pulumi/pulumi-docker/sdk/v$docker_major" "v$docker_version" "v$docker_major.0.0")
-  upstream_version=$(docker_upstream_version)
-  fetch "github.com/pulumi/pulumi-docker/provider/v$docker_major" "$version" "$provider"
-  fetch github.com/kreuzwerker/terraform-provider-docker "$upstream_version" "$upstream"
-  # pulumi-docker's patch: an importable package returning the provider from upstream's internal/provider.
-  mkdir -p "$upstream/shim"
-  cat >"$upstream/shim/shim.go" <<'EOF'
-// Package shim exposes the Terraform provider to the Pulumi bridge (generated by scripts/pulumi-engine.sh).
-package shim
-
-import (
-	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
-	"github.com/terraform-providers/terraform-provider-docker/internal/provider"
-)
-
-func NewProvider() *schema.Provider { return provider.New("dev")() }
-EOF
-  # pulumi-docker's patch: no `Default: false` on mode.global, else every mode.replicated service fails
-  # with "replicated conflicts with global".
-  perl -0pi -e 's/("global":\s*\{[^}]*?)\n\s*Default:\s*false,/$1/' "$upstream/internal/provider/resource_docker_service.go"
-  (cd "$provider/cmd/pulumi-resource-docker" && VERSION="$docker_version" nice -n 10 go run ./generate.go)
-  (cd "$provider" && gobuild -o "$bin/pulumi-resource-docker.new" \
-    -ldflags "-X github.com/pulumi/pulumi-docker/provider/v$docker_major/pkg/version.Version=$docker_version" \
-    ./cmd/pulumi-resource-docker)
-  mv "$bin/pulumi-resource-docker.new" "$bin/pulumi-resource-docker"
-}
-
-# The npm packages ask the CLI for these exact plugin versions; install them offline from the built binaries.
+# The npm packages ask the CLI for these exact plugin versions. Installed ones are used; binaries placed in
+# bin/ are installed offline; anything else is a clear stop, never a build.
 install_plugin() { # install_plugin NAME VERSION
-  [ -x "$plugins/resource-$1-v$2/pulumi-resource-$1" ] ||
+  plugin_installed "$1" "$2" && return 0
+  if [ -x "$bin/pulumi-resource-$1" ]; then
     "$bin/pulumi" plugin install resource "$1" "$2" -f "$bin/pulumi-resource-$1" >&2
+    return
+  fi
+  log "the $1 provider plugin v$2 is not installed, and the Go module proxy refuses its module (403)."
+  log "  Install it with a Pulumi CLI that can download: pulumi plugin install resource $1 $2"
+  log "  or place a pulumi-resource-$1 v$2 binary at $bin/pulumi-resource-$1 and run this script again."
+  return 1
 }
-install_plugins() { install_plugin command "$command_version" && install_plugin docker "$docker_version"; }
+install_plugins() {
+  local ok=0
+  install_plugin command "$command_version" || ok=1
+  install_plugin docker "$docker_version" || ok=1
+  return "$ok"
+}
+
+# The directory for PATH: the CLI, its language host and the dynamic-provider host, not the provider binaries.
+link_path_dir() {
+  mkdir -p "$path_dir"
+  local f
+  for f in pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do ln -sfn "../bin/$f" "$path_dir/$f"; done
+}
 
 t_all=$SECONDS
 log "building the Pulumi engine into $cache"
 [ -x "$bin/pulumi" ] || step "CLI pulumi v$pulumi_version" build_cli
 [ -x "$bin/pulumi-language-nodejs" ] || step "Node.js language host v$pulumi_version" build_language_host
-[ -x "$bin/pulumi-resource-command" ] || step "command provider v$command_version" build_command
-[ -x "$bin/pulumi-resource-docker" ] || step "docker provider v$docker_version" build_docker
-step "plugin install" install_plugins
+link_path_dir
+step "provider plugins" install_plugins || die "the CLI is ready in $bin, but provider plugins are missing (above)"
 log "engine ready in $((SECONDS - t_all)) s; cache: $(du -sh "$cache" | cut -f1)"
-echo "$bin"
+echo "$path_dir"

@@ -11,20 +11,13 @@ scripts/prepare-machine.sh --deploy
 
 [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 
-# Your `pulumi` if you have one; otherwise the engine built from Go modules (scripts/pulumi-engine.sh).
+# Your `pulumi` if you have one, otherwise the engine from scripts/pulumi-engine.sh; state in .pulumi-state/
+# unless you chose a backend (scripts/pulumi-env.sh).
 # shellcheck source=scripts/pulumi-env.sh
 if ! source scripts/pulumi-env.sh; then
-  echo "[up] no Pulumi engine: install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and run again" >&2
+  echo "[up] no Pulumi engine (the reason is above): install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and run again" >&2
   exit 1
 fi
-
-# Keep state next to the checkout unless you chose a backend (pulumi login / PULUMI_BACKEND_URL).
-if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
-  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-  mkdir -p .pulumi-state
-fi
-# The playground's only secret is its throwaway SSH key; set your own passphrase for real stacks.
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-dockercoins-playground}"
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
 pulumi up --yes --stack "$stack" "$@"
