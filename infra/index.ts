@@ -6,12 +6,19 @@ import * as path from "path";
 import { readConfig } from "./config";
 import { STACKS } from "./stacks";
 
+// Pulumi runs this program, and starts its providers, in the folder of `main` (infra/), not where
+// Pulumi.yaml is. Paths the providers read (build contexts) are given relative to that working directory
+// ("../app"): they resolve there and stay the same on every machine, so a checkout elsewhere shows no diff.
+const projectRoot = path.resolve(__dirname, "..");
+const projectDir = path.relative(process.cwd(), projectRoot) || ".";
+
 const cfg = readConfig();
 const stack = pulumi.getStack();
 const out = STACKS[cfg.target](cfg, {
   stack,
+  projectDir,
   // Per-stack files on this machine (the SSH key the Docker provider's ssh transport needs), git-ignored.
-  stateDir: path.resolve(".pulumi-state", "dockercoins", stack),
+  stateDir: path.join(projectRoot, ".pulumi-state", "dockercoins", stack),
   homeDir: os.homedir(),
 });
 

@@ -26,9 +26,12 @@ export function nodePorts(index: number, p: { sshBasePort: number; registryPort:
 }
 
 // docker-in-docker without --privileged (which fails where CAP_SYS_RESOURCE is withheld): every capability
-// but that one, and no seccomp/apparmor/masked paths, so the inner dockerd can mount cgroups and overlays.
-export const NODE_CAPABILITIES = { adds: ["ALL"], drops: ["SYS_RESOURCE"] };
-export const NODE_SECURITY_OPTS = ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"];
+// but that one, and no seccomp/apparmor, so the inner dockerd can mount cgroups and overlays. Written as the
+// engine reports them back ("CAP_SYS_RESOURCE"), else a refresh finds a difference that replaces every node.
+// `systempaths=unconfined` is left out for the same reason (the engine applies it but does not list it): the
+// node's entrypoint unmounts the read-only /proc paths itself.
+export const NODE_CAPABILITIES = { adds: ["ALL"], drops: ["CAP_SYS_RESOURCE"] };
+export const NODE_SECURITY_OPTS = ["seccomp=unconfined", "apparmor=unconfined"];
 
 /**
  * Copies images from this machine's engine into a node's engine: the Swarm's own singletons (registry,

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 
 export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as const;
 export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
@@ -20,7 +21,7 @@ export function pullRef(repoDigest: string, pullRegistry: string): string {
 export interface ImagesArgs {
   /** Which of app/<name>/Dockerfile to build. */
   names: readonly ImageName[];
-  /** Build context: the app/ directory (the Dockerfiles copy shared code from it). */
+  /** Build context: the app/ directory (the Dockerfiles copy shared code from it), as the provider resolves it. */
   context: string;
   /** Base image for every Dockerfile (build arg NODE_IMAGE). */
   nodeImage: string;
@@ -49,8 +50,8 @@ export class Images extends pulumi.ComponentResource {
           imageName: registry ? `${registry.push}/dockercoins/${svc}:latest` : `dockercoins/${svc}:latest`,
           build: {
             context: args.context,
-            // Relative to Pulumi.yaml, as @pulumi/docker 4.x wants for a Dockerfile given explicitly.
-            dockerfile: `${args.context}/${svc}/Dockerfile`,
+            // Relative to the working directory like the context (the provider joins nothing to it).
+            dockerfile: path.join(args.context, svc, "Dockerfile"),
             args: { NODE_IMAGE: args.nodeImage },
           },
           skipPush: registry === undefined,

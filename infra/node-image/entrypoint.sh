@@ -48,6 +48,17 @@ setup_cgroup_v2() {
     || log "could not enable cgroup v2 controllers"
 }
 
+unmask_proc() {
+  # What `--security-opt systempaths=unconfined` does, done from inside (the program cannot declare that
+  # option without a diff on every refresh): drop the read-only and masking mounts over /proc, so the inner
+  # engine can write /proc/sys (forwarding, bridge and overlay settings).
+  local mp
+  for mp in $(awk '$2 ~ "^/proc/" { print $2 }' /proc/self/mounts | sort -r); do
+    umount "$mp" 2>/dev/null || log "could not unmount $mp"
+  done
+}
+
+unmask_proc
 if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   setup_cgroup_v2
 else
@@ -69,4 +80,5 @@ mkdir -p /run/sshd
 setsid dockerd ${DOCKERD_ARGS:-} >/var/log/dockerd.log 2>&1 </dev/null &
 
 log "node $(hostname) up; sshd in the foreground"
-exec /usr/sbin/sshd -D -e -o PasswordAuthentication=no -o PermitRootLogin=prohibit-password
+# AcceptEnv: pulumi-command hands a command's previous output to its delete script in these variables.
+exec /usr/sbin/sshd -D -e -o PasswordAuthentication=no -o PermitRootLogin=prohibit-password -o "AcceptEnv=PULUMI_COMMAND_*"

@@ -20,7 +20,7 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     rootVolumeGiB: cfg.aws.rootVolumeGiB,
     tags: { Project: "dockercoins", Stack: ctx.stack, ManagedBy: "pulumi" },
   });
-  const swarm = deploySwarm(cfg, {
+  const swarm = deploySwarm(cfg, ctx, {
     hosts: aws.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import { LocalHosts } from "../hosts/local";
 import { SshKey } from "../hosts/sshkey";
@@ -12,7 +13,7 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     count: cfg.nodeCount,
     prefix: `dockercoins-${ctx.stack}`,
     subnet: cfg.local.subnet,
-    nodeImageContext: "infra/node-image",
+    nodeImageContext: path.join(ctx.projectDir, "infra", "node-image"),
     // parseConfig requires both halves or neither for local: without config, the key is generated.
     sshPublicKey: cfg.sshPublicKey ?? (key.publicKey as pulumi.Output<string>),
     sshBasePort: cfg.local.sshBasePort,
@@ -20,7 +21,7 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     webuiPort: cfg.webuiPort,
     preloadImages: cfg.local.preloadImages,
   });
-  const swarm = deploySwarm(cfg, {
+  const swarm = deploySwarm(cfg, ctx, {
     hosts: nodes.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,

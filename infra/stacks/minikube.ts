@@ -31,7 +31,7 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
   const names: ImageName[] = ["rng", "hasher", "worker", "webui", ...(m.prometheus ? (["httplat"] as const) : [])];
   const images = new Images(
     "images",
-    { names, context: "app", nodeImage: cfg.nodeImage },
+    { names, context: path.join(ctx.projectDir, "app"), nodeImage: cfg.nodeImage },
     { provider: engine },
   );
   const ref = (svc: ImageName) =>

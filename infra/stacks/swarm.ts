@@ -1,12 +1,13 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import type { Host } from "../hosts/host";
 import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster, SwarmServices } from "../swarm/cluster";
 import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/services";
-import type { StackOutputs } from "./types";
+import type { StackContext, StackOutputs } from "./types";
 
 /**
  * With dnsrr, webui is published in host mode and constrained to nodes labelled for it: label the first
@@ -54,6 +55,7 @@ export interface SwarmDeployment {
 /** Swarm -> registry -> images -> DockerCoins services: the part every Swarm target shares. */
 export function deploySwarm(
   cfg: DockerCoinsConfig,
+  ctx: Pick<StackContext, "projectDir">,
   d: SwarmDeployment,
 ): Omit<StackOutputs, "webuiUrl" | "sshCommand"> & { services: SwarmServices } {
   const first = d.hosts[0];
@@ -99,7 +101,7 @@ export function deploySwarm(
     "images",
     {
       names: DOCKERCOINS_SERVICES,
-      context: "app",
+      context: path.join(ctx.projectDir, "app"),
       nodeImage: cfg.nodeImage,
       registry: {
         push: d.build.on === "local" ? d.build.pushRegistry : `127.0.0.1:${REGISTRY_PORT}`,

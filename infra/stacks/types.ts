@@ -5,6 +5,8 @@ import type { DockerCoinsConfig } from "../config";
 export interface StackContext {
   /** Stack name, e.g. dev; used in resource prefixes and tags. */
   stack: string;
+  /** The project root (where Pulumi.yaml is) as the providers resolve it: relative to the program's working directory. */
+  projectDir: string;
   /** Absolute directory for files this stack keeps on this machine (the SSH key), outside git. */
   stateDir: string;
   /** The user's home directory (minikube keeps its engine's certificates there). */

@@ -9,7 +9,7 @@ import type { StackContext, StackOutputs } from "./types";
 export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
   const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
   const vms = new VmHosts("vms", { machines: cfg.vmHosts });
-  const swarm = deploySwarm(cfg, {
+  const swarm = deploySwarm(cfg, ctx, {
     hosts: vms.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,

@@ -118,7 +118,7 @@ const LOCAL_ARGS = {
   count: 5,
   prefix: "dockercoins-test",
   subnet: "10.213.0.0/24",
-  nodeImageContext: "infra/node-image",
+  nodeImageContext: "../infra/node-image",
   sshPublicKey: "ssh-ed25519 AAAA me",
   sshBasePort: 22001,
   registryPort: 15000,
@@ -147,7 +147,7 @@ describe("LocalHosts", () => {
       "docker:index/volume:Volume": 5,
       "docker:index/container:Container": 5,
     });
-    expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "infra/node-image" }, skipPush: true });
+    expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "../infra/node-image" }, skipPush: true });
     expect(named("local-net").inputs).toMatchObject({ name: "dockercoins-test-nodes", driver: "bridge", ipamConfigs: [{ subnet: "10.213.0.0/24" }] });
     const containers = ofType("docker:index/container:Container").sort((a, b) => a.name.localeCompare(b.name));
     for (const [i, c] of containers.entries()) {
@@ -157,8 +157,8 @@ describe("LocalHosts", () => {
         name: `dockercoins-test-node${n}`,
         hostname: `node${n}`,
         image: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-        capabilities: { adds: ["ALL"], drops: ["SYS_RESOURCE"] },
-        securityOpts: ["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"],
+        capabilities: { adds: ["ALL"], drops: ["CAP_SYS_RESOURCE"] },
+        securityOpts: ["seccomp=unconfined", "apparmor=unconfined"],
         cgroupnsMode: "private",
         tmpfs: { "/run": "", "/tmp": "" },
         volumes: [{ volumeName: `dockercoins-test-node${n}-docker`, containerPath: "/var/lib/docker" }],

@@ -26,7 +26,7 @@ describe("Images", () => {
   it("builds each service from app/<svc>/Dockerfile with NODE_IMAGE, pushes, and exposes digest-pinned pull refs", async () => {
     const c = new images.Images("images", {
       names: images.DOCKERCOINS_SERVICES,
-      context: "app",
+      context: "../app",
       nodeImage: "node:24-alpine",
       registry: { push: "127.0.0.1:15000", pull: "10.213.0.11:5000" },
     });
@@ -35,7 +35,7 @@ describe("Images", () => {
     expect(ofType("docker:index/image:Image").map((i) => i.inputs).sort((a, b) => a.imageName.localeCompare(b.imageName))).toEqual(
       ["hasher", "rng", "webui", "worker"].map((svc) => ({
         imageName: `127.0.0.1:15000/dockercoins/${svc}:latest`,
-        build: { context: "app", dockerfile: `app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" } },
+        build: { context: "../app", dockerfile: `../app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" } },
         skipPush: false,
         buildOnPreview: false,
       })),

@@ -17,7 +17,7 @@ beforeEach(async () => {
   reset();
 });
 
-const CTX = { stack: "test", stateDir: "/state/test", homeDir: "/home/me" };
+const CTX = { stack: "test", projectDir: "..", stateDir: "/state/test", homeDir: "/home/me" };
 async function run(raw: Record<string, string>) {
   const out = stack.minikubeStack(parseConfig({ target: "minikube", ...raw }), CTX);
   await settle();
@@ -71,7 +71,7 @@ describe("minikube stack", () => {
       ["dockercoins/hasher:latest", "dockercoins/httplat:latest", "dockercoins/rng:latest", "dockercoins/webui:latest", "dockercoins/worker:latest"],
     );
     expect(images.every((i) => i.inputs.skipPush === true)).toBe(true);
-    expect(named("images-rng").inputs.build).toEqual({ context: "app", dockerfile: "app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" } });
+    expect(named("images-rng").inputs.build).toEqual({ context: "../app", dockerfile: "../app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" } });
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
       expect(container(svc).image).toMatch(new RegExp(`^dockercoins/${svc}:[0-9a-f]{12}$`));
       expect(container(svc).imagePullPolicy).toBe("Never");

@@ -21,7 +21,7 @@ beforeEach(async () => {
 // Configured keys are written to <stateDir>/ssh/id by the program itself: keep that in a scratch directory.
 const STATE = fs.mkdtempSync(path.join(os.tmpdir(), "dc-state-"));
 afterAll(() => fs.rmSync(STATE, { recursive: true, force: true }));
-const CTX = { stack: "test", stateDir: STATE, homeDir: "/home/me" };
+const CTX = { stack: "test", projectDir: "..", stateDir: STATE, homeDir: "/home/me" };
 const KEY = {
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nuser\n-----END OPENSSH PRIVATE KEY-----\n",
   sshPublicKey: "ssh-ed25519 AAAAC3Nza user@laptop",
@@ -159,7 +159,7 @@ describe("local target", () => {
 
   it("debug service: global, on the overlay, from debugImage", async () => {
     await run({ ...DEV, debugService: "true" });
-    expect(service("debug")).toMatchObject({ mode: { global: true }, taskSpec: { containerSpec: { image: "alpine:3", args: ["sleep", "infinity"] } } });
+    expect(service("debug")).toMatchObject({ mode: { global: true }, taskSpec: { containerSpec: { image: "alpine:3", args: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"] } } });
     expect(ofType("docker:index/service:Service")).toHaveLength(7);
   });
 
