@@ -62,7 +62,9 @@ export class SshKey extends pulumi.ComponentResource {
       this.privateKeyPath = keyFile.stdout.apply(() => path.join(args.dir, "id"));
       this.privateKey = new command.local.Command(
         `${name}-read`,
-        { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id] },
+        // logging "none": the command's output is the private key; a secret output alone does not stop the
+        // provider from streaming it into the `pulumi up` log.
+        { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id], logging: "none" },
         { parent: this, dependsOn: [keyFile], additionalSecretOutputs: ["stdout"] },
       ).stdout;
     }

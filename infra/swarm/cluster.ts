@@ -195,7 +195,31 @@ export class SwarmCluster extends pulumi.ComponentResource {
   }
 }
 
-const duration = (s: number) => `${s}s`;
+/**
+ * A duration as the docker provider reads it back from Swarm (Go's time.Duration text, without a trailing
+ * "0s"/"0m": 5 -> "5s", 120 -> "2m", 90 -> "1m30s", 3600 -> "1h"). Written any other way ("120s"), every
+ * preview shows an update that never settles (pulumi/pulumi-docker#1285).
+ */
+export function goDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`durations are whole seconds >= 0, got ${seconds}`);
+  if (seconds === 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  let text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  if (text.endsWith("m0s")) text = text.slice(0, -2);
+  if (text.endsWith("h0m")) text = text.slice(0, -2);
+  return text;
+}
+
+/** A failure ratio as the provider reads it back: one decimal ("0.0", "0.5"). */
+export function failureRatio(ratio: number): string {
+  const text = ratio.toFixed(1);
+  if (Number(text) !== ratio) throw new Error(`maxFailureRatio takes one decimal (the provider keeps no more), got ${ratio}`);
+  return text;
+}
+
+const duration = goDuration;
 const MiB = 1024 * 1024;
 
 /**
@@ -208,13 +232,14 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
     delay: duration(u.delayS),
     monitor: duration(u.monitorS),
     failureAction: u.failureAction,
-    maxFailureRatio: String(u.maxFailureRatio),
+    maxFailureRatio: failureRatio(u.maxFailureRatio),
     order: u.order,
   });
   const resources = (r: { cpus: number; memoryMiB: number }) => ({
     nanoCpus: Math.round(r.cpus * 1e9),
     memoryBytes: r.memoryMiB * MiB,
   });
+  const global = "global" in spec.mode;
   return {
     name: spec.name,
     mode: "global" in spec.mode ? { global: true } : { replicated: { replicas: spec.mode.replicas } },
@@ -273,8 +298,9 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
     },
     ...(spec.update ? { updateConfig: update(spec.update) } : {}),
     ...(spec.rollback ? { rollbackConfig: update(spec.rollback) } : {}),
-    // `pulumi up` returns only once every service has converged (all tasks running).
-    convergeConfig: { delay: "5s", timeout: "5m" },
+    // `pulumi up` returns only once every replicated service has converged (all tasks running). The
+    // provider refuses convergeConfig on a global service ("conflicts with mode.0.global").
+    ...(global ? {} : { convergeConfig: { delay: "5s", timeout: "5m" } }),
   };
 }
 
@@ -310,6 +336,9 @@ export class SwarmServices extends pulumi.ComponentResource {
           // match mode.replicated.replicas and replace the service on every scale.
           replaceOnChanges: ["mode.global"],
           deleteBeforeReplace: true,
+          // Swarm adds the platforms of a registry image's manifest to the placement, and a refresh reads
+          // them back: they are Swarm's, never the program's.
+          ignoreChanges: ["taskSpec.placement.platforms"],
         }),
       ]),
     );

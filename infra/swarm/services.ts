@@ -211,9 +211,11 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
       image: images.debug,
       mode: { global: true },
       endpointMode: opts.endpointMode,
-      command: ["sleep", "infinity"],
+      // Exits at once on SIGTERM (a bare `sleep` as PID 1 ignores it): the docker provider's destroy waits for
+      // the task's container to be gone within the grace period, and fails the destroy otherwise.
+      command: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"],
       restart: RESTART,
-      stopGracePeriodS: 1,
+      stopGracePeriodS: 10,
       limits: { cpus: 0.25, memoryMiB: 64 },
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planNodes, toServiceArgs } from "../swarm/cluster";
+import { failureRatio, goDuration, planNodes, toServiceArgs } from "../swarm/cluster";
 import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/services";
 
 const opts: DockerCoinsServicesOptions = {
@@ -50,20 +50,24 @@ describe("toServiceArgs", () => {
           stopGracePeriod: "10s",
         },
         networksAdvanceds: [{ name: "net-id" }],
-        restartPolicy: { condition: "any", delay: "5s", maxAttempts: 5, window: "120s" },
+        // As the provider reads them back from Swarm: "2m", not "120s"; "0.0", not "0".
+        restartPolicy: { condition: "any", delay: "5s", maxAttempts: 5, window: "2m" },
         resources: {
           limits: { nanoCpus: 500_000_000, memoryBytes: 128 * 1024 * 1024 },
           reservation: { nanoCpus: 50_000_000, memoryBytes: 32 * 1024 * 1024 },
         },
       },
       updateConfig: { parallelism: 1, delay: "5s", monitor: "5s", failureAction: "rollback", maxFailureRatio: "0.5", order: "start-first" },
-      rollbackConfig: { parallelism: 1, delay: "0s", monitor: "5s", failureAction: "pause", maxFailureRatio: "0", order: "start-first" },
+      rollbackConfig: { parallelism: 1, delay: "0s", monitor: "5s", failureAction: "pause", maxFailureRatio: "0.0", order: "start-first" },
       convergeConfig: { delay: "5s", timeout: "5m" },
     });
   });
 
-  it("global mode", () => {
-    expect(toServiceArgs(spec("rng", { ...opts, rngMode: "global" }), "n").mode).toEqual({ global: true });
+  it("global mode, without convergeConfig (the provider refuses it there)", () => {
+    const a = toServiceArgs(spec("rng", { ...opts, rngMode: "global" }), "n");
+    expect(a.mode).toEqual({ global: true });
+    expect(a).not.toHaveProperty("convergeConfig");
+    expect(toServiceArgs(spec("rng"), "n").convergeConfig).toEqual({ delay: "5s", timeout: "5m" });
   });
 
   it("host-mode port under dnsrr, ingress under vip", () => {
@@ -89,5 +93,19 @@ describe("toServiceArgs", () => {
   it("registry", () => {
     const a = toServiceArgs(registryService({ image: "registry:2", endpointMode: "vip" }), "n") as any;
     expect(a.endpointSpec.ports).toEqual([{ targetPort: 5000, publishedPort: 5000, publishMode: "host", protocol: "tcp" }]);
+  });
+});
+
+describe("values written as the provider reads them back", () => {
+  it.each([
+    [0, "0s"], [5, "5s"], [60, "1m"], [90, "1m30s"], [120, "2m"], [3600, "1h"], [3660, "1h1m"], [3601, "1h0m1s"], [7322, "2h2m2s"],
+  ])("goDuration(%i) = %s (Go's Duration.String, trailing zero units cut)", (s, text) => {
+    expect(goDuration(s)).toBe(text);
+  });
+
+  it("rejects what Swarm would round", () => {
+    expect(() => goDuration(1.5)).toThrow(/whole seconds/);
+    expect(() => failureRatio(0.25)).toThrow(/one decimal/);
+    expect([failureRatio(0), failureRatio(0.5), failureRatio(1)]).toEqual(["0.0", "0.5", "1.0"]);
   });
 });

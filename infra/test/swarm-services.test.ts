@@ -26,7 +26,7 @@ describe("dockercoinsServices", () => {
   it("adds httplat and a global debug service only when asked", () => {
     const specs = byName(dockercoinsServices({ ...base, debug: true, httplat: { url: "http://rng/", intervalMs: 10000 } }));
     expect(specs.debug.mode).toEqual({ global: true });
-    expect(specs.debug.command).toEqual(["sleep", "infinity"]);
+    expect(specs.debug.command).toEqual(["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]);
     expect(specs.httplat.env).toEqual({ PORT: "9080", HTTPLAT_URL: "http://rng/", HTTPLAT_INTERVAL_MS: "10000" });
     expect(() => dockercoinsServices({ ...base, debug: true, images: { ...base.images, debug: undefined } })).toThrow(/images.debug/);
   });
