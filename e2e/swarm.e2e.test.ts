@@ -3,6 +3,7 @@ import { hashRate, longestStall, measureRate, readJson, sampleFor, type Sample }
 import { SwarmPlayground } from "./lib/playground";
 import {
   bootstrapDockerScript,
+  checkJoinToken,
   drainAndRemoveNodeScript,
   joinTokenScript,
   leaveSwarmScript,
@@ -84,7 +85,7 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     expect(await pid()).toBe(before);
     expect((await pg.script(pg.manager, swarmInitScript({ advertiseAddr: pg.manager.address }))).stderr).toMatch(/already a swarm manager/);
     const token = (await pg.script(pg.manager, joinTokenScript("worker"))).stdout.trim();
-    const join = await pg.script(node, swarmJoinScript({ token, managerAddr: pg.manager.address, advertiseAddr: node.address }));
+    const join = await pg.script(node, swarmJoinScript({ managerAddr: pg.manager.address, advertiseAddr: node.address }), { input: checkJoinToken(token) });
     expect(join.stderr).toMatch(/already in the swarm/);
     expect((await pg.managerSh("docker node ls -q")).trim().split("\n")).toHaveLength(5);
   }, 2 * MIN);

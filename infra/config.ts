@@ -49,6 +49,8 @@ export interface DockerCoinsConfig {
   redisImage: string;
   /** Image of the optional `debug` service: needs a shell and `sleep` (the workshop used alpine). */
   debugImage: string;
+  /** A Docker Hub mirror every node's engine pulls through (daemon.json `registry-mirrors`), e.g. http://10.0.0.5:5000. */
+  registryMirror?: string;
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
   sshPublicKey?: string;
@@ -105,7 +107,7 @@ export const KNOWN_KEYS = [
   "target", "nodeCount", "managerCount",
   "workerReplicas", "rngReplicas", "hasherReplicas", "webuiReplicas",
   "rngMode", "endpointMode", "webuiPort", "timing", "debugService",
-  "nodeImage", "registryImage", "redisImage", "debugImage",
+  "nodeImage", "registryImage", "redisImage", "debugImage", "registryMirror",
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
   "vmHosts",
@@ -234,6 +236,11 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)");
   }
 
+  const registryMirror = raw.registryMirror;
+  if (registryMirror !== undefined && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(registryMirror)) {
+    throw new ConfigError("registryMirror", registryMirror, "a registry URL such as http://10.0.0.5:5000 or https://mirror.example.com");
+  }
+
   const localSubnet = raw.localSubnet ?? "10.213.0.0/24";
   if (!isCidr(localSubnet) || !localSubnet.endsWith("/24")) throw new ConfigError("localSubnet", localSubnet, "an IPv4 /24 such as 10.213.0.0/24");
 
@@ -263,6 +270,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     registryImage: str(raw, "registryImage", "registry:2"),
     redisImage: str(raw, "redisImage", "redis:7-bookworm"),
     debugImage: str(raw, "debugImage", "alpine:3"),
+    registryMirror,
     sshPrivateKey: raw.sshPrivateKey,
     sshPublicKey: raw.sshPublicKey,
     aws: {

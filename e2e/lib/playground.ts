@@ -5,6 +5,7 @@ import { NODE_CAPABILITIES, NODE_SECURITY_OPTS, nodeAddress } from "../../infra/
 import { planNodes } from "../../infra/swarm/cluster";
 import {
   bootstrapDockerScript,
+  checkJoinToken,
   joinTokenScript,
   labelNodeScript,
   remoteBash,
@@ -18,13 +19,13 @@ import {
   REGISTRY_PORT,
   registryService,
   type DockerCoinsServicesOptions,
-} from "../../infra/swarm/services";
+} from "../../infra/swarm/dockercoins";
 import { renderStackFile } from "../../infra/swarm/stackfile";
 import { docker, Phases, run, sleep, waitFor, type RunOptions } from "./run";
 
 // A 5-node Swarm on this machine built the way the Pulumi program's `local` target builds it: the same
 // node image and container settings (infra/hosts/local.ts), the same rendered bootstrap scripts run over
-// SSH (infra/swarm/scripts.ts), the same registry and service specs (infra/swarm/services.ts), deployed
+// SSH (infra/swarm/scripts.ts), the same registry and service specs (infra/swarm/dockercoins.ts), deployed
 // as a stack file (infra/swarm/stackfile.ts) on the manager. Everything it makes carries the label
 // org.dockercoins.e2e=<prefix>, so teardown finds it even after a crash.
 
@@ -172,7 +173,9 @@ export class SwarmPlayground {
     const tokens = { manager: await token("manager"), worker: await token("worker") };
     const plan = planNodes(this.nodes.map((n) => n.name), this.opts.managerCount);
     const join = (i: number) =>
-      this.script(this.nodes[i], swarmJoinScript({ token: tokens[plan[i].role], managerAddr: this.manager.address, advertiseAddr: this.nodes[i].address }));
+      this.script(this.nodes[i], swarmJoinScript({ managerAddr: this.manager.address, advertiseAddr: this.nodes[i].address }), {
+        input: checkJoinToken(tokens[plan[i].role]),
+      });
     // Managers one at a time (Raft), then workers together: SwarmCluster's order.
     for (let i = 1; i < plan.length; i++) if (plan[i].role === "manager") await join(i);
     await Promise.all(plan.map((n, i) => (i > 0 && n.role === "worker" ? join(i) : null)));

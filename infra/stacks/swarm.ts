@@ -5,8 +5,9 @@ import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import type { Host } from "../hosts/host";
 import { DOCKERCOINS_SERVICES, Images } from "../images";
-import { SwarmCluster, SwarmServices } from "../swarm/cluster";
-import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/services";
+import { SwarmCluster } from "../swarm/cluster";
+import { SwarmServices } from "../swarm/services";
+import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/dockercoins";
 import type { StackContext, StackOutputs } from "./types";
 
 /**
@@ -66,13 +67,15 @@ export function deploySwarm(
     managerCount: cfg.managerCount,
     privateKey: d.privateKey,
     insecureRegistries: [pullRegistry],
+    registryMirrors: cfg.registryMirror ? [cfg.registryMirror] : [],
     extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
   });
 
+  const managerConnection = { host: first.sshHost, port: first.sshPort, user: first.sshUser, privateKey: d.privateKey };
   const dockerGroup = new command.remote.Command(
     "manager-docker-group",
     {
-      connection: { host: first.sshHost, port: first.sshPort, user: first.sshUser, privateKey: d.privateKey },
+      connection: managerConnection,
       create: DOCKER_GROUP_SCRIPT,
     },
     { dependsOn: cluster.ready },
@@ -115,6 +118,7 @@ export function deploySwarm(
   // The app services wait for their images through the digest refs in their inputs.
   const services = new SwarmServices("dockercoins", {
     provider: manager,
+    managerConnection,
     specs: dockercoinsServices({
       images: { ...digestRefs(images.refs), redis: cfg.redisImage, debug: cfg.debugImage },
       replicas: cfg.replicas,

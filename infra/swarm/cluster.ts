@@ -1,5 +1,4 @@
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Host } from "../hosts/host";
 import {
@@ -8,14 +7,13 @@ import {
   joinTokenScript,
   leaveSwarmScript,
   labelNodeScript,
+  checkJoinToken,
   remoteBash,
-  scriptHash,
   swarmInitScript,
   swarmJoinScript,
   waitForSshScript,
 } from "./scripts";
-import { NETWORK_NAME, NODE_LABELS } from "./services";
-import type { SwarmServiceSpec } from "./spec";
+import { NODE_LABELS } from "./dockercoins";
 
 export type NodeRole = "manager" | "worker";
 
@@ -60,6 +58,8 @@ export interface SwarmClusterArgs {
   privateKey: pulumi.Input<string>;
   /** Registries every engine may use over plain HTTP, e.g. `<first manager address>:5000`. */
   insecureRegistries: pulumi.Input<string>[];
+  /** Docker Hub mirrors every engine pulls through (see BootstrapDockerOptions). */
+  registryMirrors?: string[];
   /** Extra node labels by host name, merged over planNodes' defaults. */
   extraLabels?: Record<string, Record<string, string>>;
 }
@@ -107,7 +107,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
       resourceName: string,
       host: Host,
       create: pulumi.Input<string>,
-      extra: { delete?: pulumi.Input<string>; dependsOn?: pulumi.Input<pulumi.Resource>[]; secretStdout?: boolean } = {},
+      extra: {
+        delete?: pulumi.Input<string>;
+        dependsOn?: pulumi.Input<pulumi.Resource>[];
+        /** Secrets go in on standard input, never in the script text (which a failed command prints). */
+        stdin?: pulumi.Input<string>;
+        secretStdout?: boolean;
+      } = {},
     ) =>
       new command.remote.Command(
         resourceName,
@@ -115,7 +121,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
           connection: connections.get(host.name)!,
           create: pulumi.output(create).apply(remoteBash),
           delete: extra.delete === undefined ? undefined : pulumi.output(extra.delete).apply(remoteBash),
-          triggers: [pulumi.output(create).apply(scriptHash)],
+          // No `triggers`: they replace the command, and a replaced command runs its delete script (leave
+          // the Swarm, drain and remove the node) after the new one. A changed script is an update, which
+          // runs the new script again: every script here is idempotent.
+          ...(extra.stdin === undefined ? {} : { stdin: extra.stdin }),
           ...(extra.secretStdout ? { logging: "none" as const } : {}),
         },
         {
@@ -126,7 +135,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       );
 
     const bootstrapScript = pulumi.all(args.insecureRegistries).apply((insecureRegistries) =>
-      bootstrapDockerScript({ insecureRegistries }),
+      bootstrapDockerScript({ insecureRegistries, registryMirrors: args.registryMirrors }),
     );
 
     const engines = new Map(
@@ -154,9 +163,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
     for (const node of plan.filter((n) => !n.initialises)) {
       const host = byName.get(node.name)!;
       const script = pulumi
-        .all([tokens[node.role], first.privateAddress, host.privateAddress])
-        .apply(([t, managerAddr, advertiseAddr]) => swarmJoinScript({ token: t, managerAddr, advertiseAddr }));
-      const join = run(`${name}-${node.name}-join`, host, pulumi.secret(script), {
+        .all([first.privateAddress, host.privateAddress])
+        .apply(([managerAddr, advertiseAddr]) => swarmJoinScript({ managerAddr, advertiseAddr }));
+      const join = run(`${name}-${node.name}-join`, host, script, {
+        stdin: pulumi.secret(tokens[node.role].apply(checkJoinToken)),
         delete: leaveSwarmScript(),
         dependsOn: [engines.get(node.name)!, ...(node.role === "manager" ? [previousManager] : managerJoins)],
       });
@@ -168,15 +178,24 @@ export class SwarmCluster extends pulumi.ComponentResource {
       nodeIds.set(node.name, join.stdout);
     }
 
+    // Role and labels, one node after the other: a managerCount change promotes or demotes live nodes,
+    // and one demotion at a time keeps Raft's quorum.
+    let previousLabels: pulumi.Resource | undefined;
     this.ready = plan.map((node) => {
       const host = byName.get(node.name)!;
       const labels = { ...node.labels, ...(args.extraLabels?.[node.name] ?? {}) };
-      const label = pulumi.output(host.privateAddress).apply((nodeAddress) => labelNodeScript({ nodeAddress, labels }));
+      const label = pulumi
+        .output(host.privateAddress)
+        .apply((nodeAddress) => labelNodeScript({ nodeAddress, labels, role: node.initialises ? undefined : node.role }));
       // The initialising manager cannot remove itself; the others are drained and removed from it.
       const remove = node.initialises
         ? undefined
         : pulumi.output(host.privateAddress).apply((nodeAddress) => drainAndRemoveNodeScript({ nodeAddress }));
-      return run(`${name}-${node.name}-labels`, first, label, { delete: remove, dependsOn: [joins.get(node.name)!] });
+      previousLabels = run(`${name}-${node.name}-labels`, first, label, {
+        delete: remove,
+        dependsOn: [joins.get(node.name)!, ...(previousLabels ? [previousLabels] : [])],
+      });
+      return previousLabels;
     });
 
     this.managerAddress = pulumi.output(first.privateAddress);
@@ -194,157 +213,3 @@ export class SwarmCluster extends pulumi.ComponentResource {
     this.registerOutputs({ managerAddress: this.managerAddress, managerDockerHost: this.managerDockerHost, nodes: this.nodes });
   }
 }
-
-/**
- * A duration as the docker provider reads it back from Swarm (Go's time.Duration text, without a trailing
- * "0s"/"0m": 5 -> "5s", 120 -> "2m", 90 -> "1m30s", 3600 -> "1h"). Written any other way ("120s"), every
- * preview shows an update that never settles (pulumi/pulumi-docker#1285).
- */
-export function goDuration(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`durations are whole seconds >= 0, got ${seconds}`);
-  if (seconds === 0) return "0s";
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  let text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
-  if (text.endsWith("m0s")) text = text.slice(0, -2);
-  if (text.endsWith("h0m")) text = text.slice(0, -2);
-  return text;
-}
-
-/** A failure ratio as the provider reads it back: one decimal ("0.0", "0.5"). */
-export function failureRatio(ratio: number): string {
-  const text = ratio.toFixed(1);
-  if (Number(text) !== ratio) throw new Error(`maxFailureRatio takes one decimal (the provider keeps no more), got ${ratio}`);
-  return text;
-}
-
-const duration = goDuration;
-const MiB = 1024 * 1024;
-
-/**
- * The docker.Service arguments for one spec: exactly what the stack file says, in the provider's terms.
- * spec.command becomes the container's args (the image's ENTRYPOINT stays), as in Compose.
- */
-export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<string>): docker.ServiceArgs {
-  const update = (u: NonNullable<SwarmServiceSpec["update"]>) => ({
-    parallelism: u.parallelism,
-    delay: duration(u.delayS),
-    monitor: duration(u.monitorS),
-    failureAction: u.failureAction,
-    maxFailureRatio: failureRatio(u.maxFailureRatio),
-    order: u.order,
-  });
-  const resources = (r: { cpus: number; memoryMiB: number }) => ({
-    nanoCpus: Math.round(r.cpus * 1e9),
-    memoryBytes: r.memoryMiB * MiB,
-  });
-  const global = "global" in spec.mode;
-  return {
-    name: spec.name,
-    mode: "global" in spec.mode ? { global: true } : { replicated: { replicas: spec.mode.replicas } },
-    endpointSpec: {
-      mode: spec.endpointMode,
-      ...(spec.ports?.length
-        ? {
-            ports: spec.ports.map((p) => ({
-              targetPort: p.target,
-              publishedPort: p.published,
-              publishMode: p.mode,
-              protocol: "tcp",
-            })),
-          }
-        : {}),
-    },
-    taskSpec: {
-      containerSpec: {
-        image: spec.image,
-        ...(spec.command ? { args: spec.command } : {}),
-        ...(spec.env ? { env: spec.env } : {}),
-        ...(spec.healthcheck
-          ? {
-              healthcheck: {
-                tests: spec.healthcheck.test,
-                interval: duration(spec.healthcheck.intervalS),
-                timeout: duration(spec.healthcheck.timeoutS),
-                retries: spec.healthcheck.retries,
-                startPeriod: duration(spec.healthcheck.startPeriodS),
-              },
-            }
-          : {}),
-        ...(spec.mounts?.length ? { mounts: spec.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target })) } : {}),
-        ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: duration(spec.stopGracePeriodS) } : {}),
-      },
-      networksAdvanceds: [{ name: networkId }],
-      ...(spec.constraints?.length ? { placement: { constraints: spec.constraints } } : {}),
-      ...(spec.restart
-        ? {
-            restartPolicy: {
-              condition: spec.restart.condition,
-              delay: duration(spec.restart.delayS),
-              maxAttempts: spec.restart.maxAttempts,
-              window: duration(spec.restart.windowS),
-            },
-          }
-        : {}),
-      ...(spec.limits || spec.reservations
-        ? {
-            resources: {
-              ...(spec.limits ? { limits: resources(spec.limits) } : {}),
-              ...(spec.reservations ? { reservation: resources(spec.reservations) } : {}),
-            },
-          }
-        : {}),
-    },
-    ...(spec.update ? { updateConfig: update(spec.update) } : {}),
-    ...(spec.rollback ? { rollbackConfig: update(spec.rollback) } : {}),
-    // `pulumi up` returns only once every replicated service has converged (all tasks running). The
-    // provider refuses convergeConfig on a global service ("conflicts with mode.0.global").
-    ...(global ? {} : { convergeConfig: { delay: "5s", timeout: "5m" } }),
-  };
-}
-
-export interface SwarmServicesArgs {
-  /** A docker.Provider talking to a Swarm manager (e.g. host `ssh://root@127.0.0.1:2221`). */
-  provider: docker.Provider;
-  /** The services, e.g. dockercoinsServices(...) plus registryService(...). */
-  specs: SwarmServiceSpec[];
-  /** Overlay network name; `dockercoins` unless told otherwise. */
-  networkName?: string;
-}
-
-/** The attachable overlay network `dockercoins` and one docker.Service per spec. */
-export class SwarmServices extends pulumi.ComponentResource {
-  public readonly network: docker.Network;
-  public readonly services: Record<string, docker.Service>;
-
-  constructor(name: string, args: SwarmServicesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("dockercoins:swarm:Services", name, {}, opts);
-    const child = { parent: this, provider: args.provider };
-    this.network = new docker.Network(
-      `${name}-network`,
-      { name: args.networkName ?? NETWORK_NAME, driver: "overlay", attachable: true },
-      child,
-    );
-    this.services = Object.fromEntries(
-      args.specs.map((spec) => [
-        spec.name,
-        new docker.Service(`${name}-${spec.name}`, toServiceArgs(spec, this.network.id), {
-          ...child,
-          // Swarm cannot switch a service between replicated and global: replace it (the workshop's
-          // `docker service rm rng` + `create --mode global`). Only on that switch: "mode" would also
-          // match mode.replicated.replicas and replace the service on every scale.
-          replaceOnChanges: ["mode.global"],
-          deleteBeforeReplace: true,
-          // Swarm adds the platforms of a registry image's manifest to the placement, and a refresh reads
-          // them back: they are Swarm's, never the program's.
-          ignoreChanges: ["taskSpec.placement.platforms"],
-        }),
-      ]),
-    );
-    this.registerOutputs({ network: this.network.name, services: Object.keys(this.services) });
-  }
-}
-
-/** Alias under the workshop's name. */
-export { SwarmServices as DockerCoinsSwarm };

@@ -84,6 +84,8 @@ echo "ssh ready on $(hostname)"
 export interface BootstrapDockerOptions {
   /** Registries the engine may use over plain HTTP, e.g. ["10.0.0.11:5000"] for the Swarm's own registry. */
   insecureRegistries: string[];
+  /** Docker Hub mirrors (daemon.json `registry-mirrors`), e.g. ["http://10.0.0.5:5000"]; an http one is also insecure. */
+  registryMirrors?: string[];
   /** Fail when the clock is further than this from NTP time. */
   maxClockSkewS?: number;
 }
@@ -93,10 +95,21 @@ export interface BootstrapDockerOptions {
  * and restarts the engine only when that file changed, starts the engine, and checks the clock.
  */
 export function bootstrapDockerScript(opts: BootstrapDockerOptions): string {
-  const registries = [...new Set(opts.insecureRegistries.map((r) => checkAddress("insecure registry", r)))].sort();
+  const mirrors = (opts.registryMirrors ?? []).map((m) => {
+    const url = /^(https?):\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(m);
+    if (!url) throw new Error(`registry mirror must be an http(s)://host[:port] URL, got ${JSON.stringify(m)}`);
+    return { url: `${url[1]}://${url[2]}`, host: url[2], insecure: url[1] === "http" };
+  });
+  const registries = [
+    ...new Set([...opts.insecureRegistries, ...mirrors.filter((m) => m.insecure).map((m) => m.host)].map((r) => checkAddress("insecure registry", r))),
+  ].sort();
   const maxSkew = opts.maxClockSkewS ?? MAX_CLOCK_SKEW_S;
   if (!(maxSkew > 0)) throw new Error(`maxClockSkewS must be > 0, got ${maxSkew}`);
-  const daemonJson = JSON.stringify({ "insecure-registries": registries }, null, 2);
+  const daemonJson = JSON.stringify(
+    { "insecure-registries": registries, ...(mirrors.length ? { "registry-mirrors": mirrors.map((m) => m.url) } : {}) },
+    null,
+    2,
+  );
   return script(
     "bootstrap-docker",
     `
@@ -223,16 +236,26 @@ export function joinTokenScript(role: "manager" | "worker"): string {
   return script("join-token", `$SUDO docker swarm join-token -q ${role}`);
 }
 
-/** Joins this host to the Swarm whose manager is at managerAddr, unless it already belongs to it. */
-export function swarmJoinScript(opts: { token: string; managerAddr: string; advertiseAddr: string }): string {
-  const token = opts.token.trim();
-  if (!JOIN_TOKEN.test(token)) throw new Error("token must be a Swarm join token (SWMTKN-1-...), got something else");
+/** A join token as the join script wants it on standard input; anything else is refused here, unprinted. */
+export function checkJoinToken(token: string): string {
+  const t = token.trim();
+  if (!JOIN_TOKEN.test(t)) throw new Error("token must be a Swarm join token (SWMTKN-1-...), got something else");
+  return `${t}\n`;
+}
+
+/**
+ * Joins this host to the Swarm whose manager is at managerAddr, unless it already belongs to it. The join
+ * token comes on standard input (checkJoinToken), so it is in no command line, process list or error.
+ */
+export function swarmJoinScript(opts: { managerAddr: string; advertiseAddr: string }): string {
   const manager = checkAddress("managerAddr", opts.managerAddr);
   const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
   const managerEndpoint = manager.includes(":") ? manager : `${manager}:2377`;
   return script(
     "swarm-join",
     `
+IFS= read -r token || true
+[[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no join token on standard input"
 ${SWARM_STATE}
 state=$(swarm_state)
 if [ "$state" = active ]; then
@@ -245,7 +268,7 @@ fi
 if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
 out=""
 for attempt in 1 2 3 4 5 6; do
-  if out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token ${shq(token)} ${shq(managerEndpoint)} 2>&1); then
+  if out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" ${shq(managerEndpoint)} 2>&1); then
     log "joined the swarm of ${managerEndpoint}"
     $SUDO docker info --format '{{.Swarm.NodeID}}'
     exit 0
@@ -263,14 +286,20 @@ fail "could not join the swarm of ${managerEndpoint}: $out"
   );
 }
 
-/** Adds labels to the node whose advertise address is nodeAddress; run it on a manager. */
-export function labelNodeScript(opts: { nodeAddress: string; labels: Record<string, string> }): string {
+/**
+ * Gives the node whose advertise address is nodeAddress its role and labels; run it on a manager. Labels
+ * of ours (`dockercoins.*`) that are no longer wanted are removed, others are left alone, so a config change
+ * (webuiReplicas, managerCount) is applied to the live node in place: promote, demote, relabel.
+ */
+export function labelNodeScript(opts: { nodeAddress: string; labels: Record<string, string>; role?: "manager" | "worker" }): string {
   const address = checkAddress("nodeAddress", opts.nodeAddress);
   const entries = Object.entries(opts.labels).sort(([a], [b]) => a.localeCompare(b));
   for (const [k, v] of entries) {
     if (!LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) throw new Error(`invalid node label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
   }
+  if (opts.role !== undefined && opts.role !== "manager" && opts.role !== "worker") throw new Error(`role must be manager or worker, got ${opts.role}`);
   const adds = entries.map(([k, v]) => `--label-add ${shq(`${k}=${v}`)}`).join(" ");
+  const wanted = entries.map(([k]) => k).join(" ");
   return script(
     "label-node",
     `
@@ -282,8 +311,12 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 [ -n "$id" ] || fail "no swarm node with address ${address}"
-${entries.length ? `$SUDO docker node update ${adds} "$id" >/dev/null` : ":"}
-log "node ${address} ($id) labelled: ${entries.map(([k, v]) => `${k}=${v}`).join(" ") || "none"}"
+removes=()
+for key in $($SUDO docker node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$id"); do
+  case "$key" in dockercoins.*) case " ${wanted} " in *" $key "*) ;; *) removes+=(--label-rm "$key") ;; esac ;; esac
+done
+$SUDO docker node update ${opts.role ? `--role ${opts.role} ` : ""}${adds} \${removes[@]+"\${removes[@]}"} "$id" >/dev/null
+log "node ${address} ($id)${opts.role ? ` ${opts.role}` : ""}, labelled: ${entries.map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\${removes[*]:+, removed: \${removes[*]}}"
 `,
   );
 }
@@ -330,6 +363,46 @@ case "$(swarm_state)" in
 esac
 $SUDO docker swarm leave --force >/dev/null
 log "left the swarm"
+`,
+  );
+}
+
+/**
+ * On a manager, after `pulumi up` changed services: waits until Swarm has finished rolling each one out
+ * (UpdateStatus completed, or no update at all) and runs all its tasks, and fails if Swarm paused or rolled
+ * back the update. The docker provider does not wait for this itself: during a start-first rolling update
+ * every slot already has a running task, which it takes for "converged", and it cannot wait for a global
+ * service at all.
+ */
+export function waitForRolloutScript(opts: { services: string[]; timeoutS?: number }): string {
+  const names = opts.services.map((s) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
+    return s;
+  });
+  const timeout = opts.timeoutS ?? 600;
+  return script(
+    "wait-for-rollout",
+    `
+deadline=$((SECONDS + ${timeout}))
+for svc in ${names.join(" ")}; do
+  t0=$SECONDS
+  while :; do
+    state=$($SUDO docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$svc")
+    case "$state" in
+      paused|rollback_paused|rollback_completed)
+        fail "$svc: update $state: $($SUDO docker service inspect -f '{{.UpdateStatus.Message}}' "$svc")" ;;
+    esac
+    if [ -z "$state" ] || [ "$state" = completed ]; then
+      # Running/desired tasks, e.g. "5/5" (docker service ls may add " (max 1 per node)").
+      replicas=$($SUDO docker service ls --filter "name=$svc" --format '{{.Name}} {{.Replicas}}' | awk -v s="$svc" '$1 == s { print $2 }')
+      [ -n "$replicas" ] && [ "\${replicas%/*}" = "\${replicas#*/}" ] && break
+      state="starting tasks ($replicas)"
+    fi
+    [ "$SECONDS" -lt "$deadline" ] || fail "$svc: still $state after ${timeout}s"
+    sleep 1
+  done
+  echo "$svc rolled out$([ "$SECONDS" -gt "$t0" ] && echo " in $((SECONDS - t0))s")"
+done
 `,
   );
 }

@@ -1,247 +1,190 @@
-import type { EndpointMode, HealthcheckSpec, PortSpec, RestartSpec, SwarmServiceSpec, UpdateSpec } from "./spec";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { NETWORK_NAME } from "./dockercoins";
+import { remoteBash, scriptHash, waitForRolloutScript } from "./scripts";
+import type { SwarmServiceSpec } from "./spec";
 
-// DockerCoins as Swarm services, from plain options. The Pulumi program maps these specs to
-// docker.Service resources (cluster.ts) and the end-to-end test renders the very same specs as a stack
-// file (stackfile.ts): one definition, two deployers.
+// Swarm services as Pulumi resources: each plain SwarmServiceSpec (dockercoins.ts) becomes a docker.Service,
+// its inputs written exactly as the docker provider reads them back from Swarm, so a refresh or a second
+// `pulumi up` finds nothing to change.
 
-/** The attachable overlay network every DockerCoins service joins; names resolve on it. */
-export const NETWORK_NAME = "dockercoins";
-/** Named volume holding redis' append-only file, on the node labelled for redis. */
-export const REDIS_VOLUME = "dockercoins-redis";
-export const REGISTRY_VOLUME = "dockercoins-registry";
-
-/** Node labels the cluster sets and the services' placement constraints use. */
-export const NODE_LABELS = {
-  /** The node that keeps redis' volume: redis is pinned there so the wallet survives restarts. */
-  redis: "dockercoins.redis",
-  /** The node(s) that publish webui in host mode (dnsrr), e.g. the node whose port is reachable. */
-  webui: "dockercoins.webui",
-  /** The node that runs the private registry (the first manager), reached as <its address>:5000. */
-  registry: "dockercoins.registry",
-} as const;
-
-export const REGISTRY_PORT = 5000;
-export const HTTPLAT_PORT = 9080;
-
-export interface DockerCoinsImages {
-  rng: string;
-  hasher: string;
-  worker: string;
-  webui: string;
-  redis: string;
-  /** Needed when `httplat` is set. */
-  httplat?: string;
-  /** Needed when `debug` is true: any image with a shell, `sleep`, and the tools you want in the overlay. */
-  debug?: string;
+/**
+ * A duration as the docker provider reads it back from Swarm (Go's time.Duration text, without a trailing
+ * "0s"/"0m": 5 -> "5s", 120 -> "2m", 90 -> "1m30s", 3600 -> "1h"). Written any other way ("120s"), every
+ * preview shows an update that never settles (pulumi/pulumi-docker#1285).
+ */
+export function goDuration(seconds: number): string {
+  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`durations are whole seconds >= 0, got ${seconds}`);
+  if (seconds === 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  let text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  if (text.endsWith("m0s")) text = text.slice(0, -2);
+  if (text.endsWith("h0m")) text = text.slice(0, -2);
+  return text;
 }
 
-export interface DockerCoinsServicesOptions {
-  /** Image references; the DockerCoins ones pinned by digest (`repo@sha256:...`). */
-  images: DockerCoinsImages;
-  replicas: { worker: number; rng: number; hasher: number; webui: number };
-  /** `global` runs one rng per node (the workshop's fix for the rng bottleneck); then replicas.rng is ignored. */
-  rngMode: "replicated" | "global";
-  /** `vip` needs IPVS (webui published through the ingress mesh); `dnsrr` publishes webui in host mode. */
-  endpointMode: EndpointMode;
-  /** Port webui is published on (8000 in the workshop). */
-  webuiPort: number;
-  /** `workshop`: the 100 ms delays that make the lesson; `zero-delay`: no artificial delays. */
-  timing: "workshop" | "zero-delay";
-  /** A global `debug` service on the overlay, for drill/ab/httping from inside it. */
-  debug?: boolean;
-  /** The latency exporter, probing `url` every `intervalMs`. */
-  httplat?: { url: string; intervalMs: number };
+/** A failure ratio as the provider reads it back: one decimal ("0.0", "0.5"). */
+export function failureRatio(ratio: number): string {
+  const text = ratio.toFixed(1);
+  if (Number(text) !== ratio) throw new Error(`maxFailureRatio takes one decimal (the provider keeps no more), got ${ratio}`);
+  return text;
 }
 
-const SERVICE_HEALTHCHECK: HealthcheckSpec = {
-  test: ["CMD", "node", "dist/lib/healthcheck.js"],
-  intervalS: 5,
-  timeoutS: 3,
-  retries: 3,
-  startPeriodS: 10,
-};
+const duration = goDuration;
+const MiB = 1024 * 1024;
 
-/** The workshop's healthcheck lab: one task at a time, 5 s apart, roll back if half the new tasks fail. */
-export const ROLLING_UPDATE: UpdateSpec = {
-  parallelism: 1,
-  delayS: 5,
-  monitorS: 5,
-  failureAction: "rollback",
-  maxFailureRatio: 0.5,
-  // A new task is healthy before an old one stops: with >= 2 replicas, no gap in service.
-  order: "start-first",
-};
-
-export const ROLLBACK: UpdateSpec = {
-  parallelism: 1,
-  delayS: 0,
-  monitorS: 5,
-  failureAction: "pause",
-  maxFailureRatio: 0,
-  order: "start-first",
-};
-
-/** Stateful singletons (redis, registry) must not run twice on one volume: stop the old task first. */
-const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
-const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
-
-/** Restart crashed tasks, but stop thrashing after 5 restarts within 2 minutes. */
-export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 5, windowS: 120 };
-
-const RESERVATION = { cpus: 0.05, memoryMiB: 32 };
-
-/** redis and the registry: one task owning a volume, so an update stops the old task before the new one. */
-const SINGLE_STATEFUL_TASK = {
-  update: STOP_FIRST_UPDATE,
-  rollback: STOP_FIRST_ROLLBACK,
-  restart: RESTART,
-  stopGracePeriodS: 10,
-  limits: { cpus: 0.5, memoryMiB: 256 },
-  reservations: RESERVATION,
-} satisfies Partial<SwarmServiceSpec>;
-
-function timingEnv(timing: DockerCoinsServicesOptions["timing"]): Record<string, string> {
-  const ms = timing === "workshop" ? "100" : "0";
-  return { RNG_DELAY_MS: ms, HASHER_DELAY_MS: ms, WORKER_SLEEP_MS: ms };
-}
-
-function checkReplicas(name: string, n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`replicas.${name} must be an integer >= 0, got ${n}`);
-  return n;
-}
-
-function appService(
-  name: string,
-  image: string,
-  opts: DockerCoinsServicesOptions,
-  extra: Partial<SwarmServiceSpec>,
-): SwarmServiceSpec {
+/**
+ * The docker.Service arguments for one spec: exactly what the stack file says, in the provider's terms.
+ * spec.command becomes the container's args (the image's ENTRYPOINT stays), as in Compose.
+ */
+export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<string>): docker.ServiceArgs {
+  const update = (u: NonNullable<SwarmServiceSpec["update"]>) => ({
+    parallelism: u.parallelism,
+    delay: duration(u.delayS),
+    monitor: duration(u.monitorS),
+    failureAction: u.failureAction,
+    maxFailureRatio: failureRatio(u.maxFailureRatio),
+    order: u.order,
+  });
+  const resources = (r: { cpus: number; memoryMiB: number }) => ({
+    nanoCpus: Math.round(r.cpus * 1e9),
+    memoryBytes: r.memoryMiB * MiB,
+  });
+  const global = "global" in spec.mode;
   return {
-    name,
-    image,
-    mode: { replicas: 1 },
-    endpointMode: opts.endpointMode,
-    healthcheck: SERVICE_HEALTHCHECK,
-    update: ROLLING_UPDATE,
-    rollback: ROLLBACK,
-    restart: RESTART,
-    stopGracePeriodS: 10,
-    reservations: RESERVATION,
-    ...extra,
+    name: spec.name,
+    mode: "global" in spec.mode ? { global: true } : { replicated: { replicas: spec.mode.replicas } },
+    endpointSpec: {
+      mode: spec.endpointMode,
+      ...(spec.ports?.length
+        ? {
+            ports: spec.ports.map((p) => ({
+              targetPort: p.target,
+              publishedPort: p.published,
+              publishMode: p.mode,
+              protocol: "tcp",
+            })),
+          }
+        : {}),
+    },
+    taskSpec: {
+      containerSpec: {
+        image: spec.image,
+        ...(spec.command ? { args: spec.command } : {}),
+        ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.healthcheck
+          ? {
+              healthcheck: {
+                tests: spec.healthcheck.test,
+                interval: duration(spec.healthcheck.intervalS),
+                timeout: duration(spec.healthcheck.timeoutS),
+                retries: spec.healthcheck.retries,
+                startPeriod: duration(spec.healthcheck.startPeriodS),
+              },
+            }
+          : {}),
+        ...(spec.mounts?.length ? { mounts: spec.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target })) } : {}),
+        ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: duration(spec.stopGracePeriodS) } : {}),
+      },
+      networksAdvanceds: [{ name: networkId }],
+      ...(spec.constraints?.length ? { placement: { constraints: spec.constraints } } : {}),
+      ...(spec.restart
+        ? {
+            restartPolicy: {
+              condition: spec.restart.condition,
+              delay: duration(spec.restart.delayS),
+              maxAttempts: spec.restart.maxAttempts,
+              window: duration(spec.restart.windowS),
+            },
+          }
+        : {}),
+      ...(spec.limits || spec.reservations
+        ? {
+            resources: {
+              ...(spec.limits ? { limits: resources(spec.limits) } : {}),
+              ...(spec.reservations ? { reservation: resources(spec.reservations) } : {}),
+            },
+          }
+        : {}),
+    },
+    ...(spec.update ? { updateConfig: update(spec.update) } : {}),
+    ...(spec.rollback ? { rollbackConfig: update(spec.rollback) } : {}),
+    // `pulumi up` returns only once every replicated service has converged (all tasks running). The
+    // provider refuses convergeConfig on a global service ("conflicts with mode.0.global").
+    ...(global ? {} : { convergeConfig: { delay: "5s", timeout: "5m" } }),
   };
 }
 
-/** The webui port: host mode where there is no IPVS (dnsrr), the ingress routing mesh otherwise. */
-export function webuiPorts(endpointMode: EndpointMode, webuiPort: number): PortSpec[] {
-  return [{ target: 80, published: webuiPort, mode: endpointMode === "dnsrr" ? "host" : "ingress" }];
-}
-
-/** rng, hasher, worker, webui, redis, and optionally debug (global) and httplat. */
-export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServiceSpec[] {
-  const { images, replicas } = opts;
-  if (!Number.isInteger(opts.webuiPort) || opts.webuiPort < 1 || opts.webuiPort > 65535) {
-    throw new Error(`webuiPort must be a TCP port (1-65535), got ${opts.webuiPort}`);
-  }
-  const timing = timingEnv(opts.timing);
-  const hostPublish = opts.endpointMode === "dnsrr";
-
-  const specs: SwarmServiceSpec[] = [
-    {
-      name: "redis",
-      image: images.redis,
-      mode: { replicas: 1 },
-      endpointMode: opts.endpointMode,
-      // Append-only file on a named volume on a pinned node: the wallet survives restarts and updates.
-      command: ["redis-server", "--appendonly", "yes"],
-      mounts: [{ type: "volume", source: REDIS_VOLUME, target: "/data" }],
-      constraints: [`node.labels.${NODE_LABELS.redis} == true`],
-      healthcheck: { test: ["CMD", "redis-cli", "ping"], intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 5 },
-      ...SINGLE_STATEFUL_TASK,
-    },
-    appService("rng", images.rng, opts, {
-      mode: opts.rngMode === "global" ? { global: true } : { replicas: checkReplicas("rng", replicas.rng) },
-      env: { RNG_DELAY_MS: timing.RNG_DELAY_MS },
-      limits: { cpus: 0.5, memoryMiB: 128 },
-    }),
-    appService("hasher", images.hasher, opts, {
-      mode: { replicas: checkReplicas("hasher", replicas.hasher) },
-      env: { HASHER_DELAY_MS: timing.HASHER_DELAY_MS },
-      limits: { cpus: 0.5, memoryMiB: 128 },
-    }),
-    appService("worker", images.worker, opts, {
-      mode: { replicas: checkReplicas("worker", replicas.worker) },
-      env: {
-        REDIS_URL: "redis://redis:6379",
-        RNG_URL: "http://rng",
-        HASHER_URL: "http://hasher",
-        WORKER_SLEEP_MS: timing.WORKER_SLEEP_MS,
-      },
-      // The worker reports its unreported loops on SIGTERM before exiting: give it time to.
-      stopGracePeriodS: 15,
-      limits: { cpus: 0.25, memoryMiB: 128 },
-    }),
-    appService("webui", images.webui, opts, {
-      mode: { replicas: checkReplicas("webui", replicas.webui) },
-      env: { REDIS_URL: "redis://redis:6379" },
-      ports: webuiPorts(opts.endpointMode, opts.webuiPort),
-      // A host-mode port exists only on the node running the task: keep webui where the port is reachable.
-      ...(hostPublish ? { constraints: [`node.labels.${NODE_LABELS.webui} == true`] } : {}),
-      limits: { cpus: 0.5, memoryMiB: 128 },
-    }),
-  ];
-
-  if (opts.httplat) {
-    if (!images.httplat) throw new Error("images.httplat is required when httplat is set");
-    specs.push(
-      appService("httplat", images.httplat, opts, {
-        env: {
-          PORT: String(HTTPLAT_PORT),
-          HTTPLAT_URL: opts.httplat.url,
-          HTTPLAT_INTERVAL_MS: String(opts.httplat.intervalMs),
-        },
-        limits: { cpus: 0.25, memoryMiB: 96 },
-      }),
-    );
-  }
-
-  if (opts.debug) {
-    if (!images.debug) throw new Error("images.debug is required when debug is true");
-    specs.push({
-      name: "debug",
-      image: images.debug,
-      mode: { global: true },
-      endpointMode: opts.endpointMode,
-      // Exits at once on SIGTERM (a bare `sleep` as PID 1 ignores it): the docker provider's destroy waits for
-      // the task's container to be gone within the grace period, and fails the destroy otherwise.
-      command: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"],
-      restart: RESTART,
-      stopGracePeriodS: 10,
-      limits: { cpus: 0.25, memoryMiB: 64 },
-    });
-  }
-  return specs;
-}
-
-export interface RegistryServiceOptions {
-  /** `registry:2` or a local stand-in with the same layout. */
-  image: string;
-  endpointMode: EndpointMode;
+export interface SwarmServicesArgs {
+  /** A docker.Provider talking to a Swarm manager (e.g. host `ssh://root@127.0.0.1:2221`). */
+  provider: docker.Provider;
+  /** The services, e.g. dockercoinsServices(...) plus registryService(...). */
+  specs: SwarmServiceSpec[];
+  /** Overlay network name; `dockercoins` unless told otherwise. */
+  networkName?: string;
+  /**
+   * SSH connection to a manager. Given, `pulumi up` also waits until Swarm has rolled out every service
+   * whose spec changed (not on a mere scale), and fails if Swarm paused or rolled the update back.
+   */
+  managerConnection?: command.types.input.remote.ConnectionArgs;
 }
 
 /**
- * The Swarm's private registry (the workshop's `registry:2` on port 5000), on the node labelled
- * `dockercoins.registry`, published in host mode on 5000 so every node reaches it at that node's
- * address, listed as an insecure registry by the bootstrap script.
+ * What a rolling update depends on: every spec without its replica count (a scale is no rollout), with
+ * the image digests resolved. Changes exactly when some service's tasks are replaced.
  */
-export function registryService(opts: RegistryServiceOptions): SwarmServiceSpec {
-  return {
-    name: "registry",
-    image: opts.image,
-    mode: { replicas: 1 },
-    endpointMode: opts.endpointMode,
-    ports: [{ target: REGISTRY_PORT, published: REGISTRY_PORT, mode: "host" }],
-    mounts: [{ type: "volume", source: REGISTRY_VOLUME, target: "/var/lib/registry" }],
-    constraints: [`node.labels.${NODE_LABELS.registry} == true`],
-    ...SINGLE_STATEFUL_TASK,
-  };
+export function rolloutKey(specs: SwarmServiceSpec[]): pulumi.Output<string> {
+  return pulumi
+    .output(specs.map((spec) => ({ ...spec, mode: "global" in spec.mode ? "global" : "replicated" })))
+    .apply((resolved) => scriptHash(JSON.stringify(resolved)));
 }
+
+/** The attachable overlay network `dockercoins` and one docker.Service per spec. */
+export class SwarmServices extends pulumi.ComponentResource {
+  public readonly network: docker.Network;
+  public readonly services: Record<string, docker.Service>;
+
+  constructor(name: string, args: SwarmServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("dockercoins:swarm:Services", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    this.network = new docker.Network(
+      `${name}-network`,
+      { name: args.networkName ?? NETWORK_NAME, driver: "overlay", attachable: true },
+      child,
+    );
+    this.services = Object.fromEntries(
+      args.specs.map((spec) => [
+        spec.name,
+        new docker.Service(`${name}-${spec.name}`, toServiceArgs(spec, this.network.id), {
+          ...child,
+          // Swarm cannot switch a service between replicated and global: replace it (the workshop's
+          // `docker service rm rng` + `create --mode global`). Only on that switch: "mode" would also
+          // match mode.replicated.replicas and replace the service on every scale.
+          replaceOnChanges: ["mode.global"],
+          deleteBeforeReplace: true,
+          // Swarm adds the platforms of a registry image's manifest to the placement, and a refresh reads
+          // them back: they are Swarm's, never the program's.
+          ignoreChanges: ["taskSpec.placement.platforms"],
+        }),
+      ]),
+    );
+    if (args.managerConnection) {
+      new command.remote.Command(
+        `${name}-rollout`,
+        {
+          connection: args.managerConnection,
+          create: remoteBash(waitForRolloutScript({ services: args.specs.map((s) => s.name) })),
+          triggers: [rolloutKey(args.specs)],
+        },
+        { parent: this, dependsOn: Object.values(this.services) },
+      );
+    }
+    this.registerOutputs({ network: this.network.name, services: Object.keys(this.services) });
+  }
+}
+
+/** Alias under the workshop's name. */
+export { SwarmServices as DockerCoinsSwarm };

@@ -49,6 +49,12 @@ describe("parseConfig defaults", () => {
     ]);
   });
 
+  it("takes a registry mirror URL, and names the key when it is not one", () => {
+    expect(parseConfig({ registryMirror: "http://10.0.0.5:5000" }).registryMirror).toBe("http://10.0.0.5:5000");
+    expect(parseConfig({}).registryMirror).toBeUndefined();
+    expect(() => parseConfig({ registryMirror: "10.0.0.5:5000" })).toThrowError(/dockercoins:registryMirror = "10.0.0.5:5000" is not allowed; expected a registry URL/);
+  });
+
   it("splits the preload image list", () => {
     expect(parseConfig({ localPreloadImages: "registry:2, redis:7-bookworm,," }).local.preloadImages).toEqual(["registry:2", "redis:7-bookworm"]);
   });

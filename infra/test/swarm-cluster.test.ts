@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { failureRatio, goDuration, planNodes, toServiceArgs } from "../swarm/cluster";
-import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/services";
+import { planNodes } from "../swarm/cluster";
+import { failureRatio, goDuration, toServiceArgs } from "../swarm/services";
+import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
 
 const opts: DockerCoinsServicesOptions = {
   images: { rng: "r@sha256:1", hasher: "h@sha256:2", worker: "w@sha256:3", webui: "u@sha256:4", redis: "redis:7-bookworm" },

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
   bootstrapDockerScript,
+  checkJoinToken,
   drainAndRemoveNodeScript,
   joinTokenScript,
   labelNodeScript,
@@ -11,6 +12,7 @@ import {
   shq,
   swarmInitScript,
   swarmJoinScript,
+  waitForRolloutScript,
   waitForSshScript,
 } from "../swarm/scripts";
 
@@ -22,10 +24,11 @@ const rendered: Record<string, string> = {
   swarmInit: swarmInitScript({ advertiseAddr: "10.0.0.11" }),
   joinTokenWorker: joinTokenScript("worker"),
   joinTokenManager: joinTokenScript("manager"),
-  swarmJoin: swarmJoinScript({ token: TOKEN, managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" }),
+  swarmJoin: swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" }),
   labelNode: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.redis": "true", "dockercoins.node": "node2" } }),
   drainAndRemove: drainAndRemoveNodeScript({ nodeAddress: "10.0.0.12" }),
   leaveSwarm: leaveSwarmScript(),
+  waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
 };
 
 describe("rendered bootstrap scripts", () => {
@@ -51,6 +54,19 @@ describe("bootstrapDockerScript", () => {
     const s = bootstrapDockerScript({ insecureRegistries: ["10.0.0.12:5000", "10.0.0.11:5000", "10.0.0.12:5000"] });
     const json = s.split("<<'DAEMON_JSON'\n")[1].split("\nDAEMON_JSON")[0];
     expect(JSON.parse(json)).toEqual({ "insecure-registries": ["10.0.0.11:5000", "10.0.0.12:5000"] });
+  });
+
+  it("a Docker Hub mirror goes into registry-mirrors, and an http one into the insecure registries too", () => {
+    const json = (s: string) => JSON.parse(s.split("<<'DAEMON_JSON'\n")[1].split("\nDAEMON_JSON")[0]);
+    expect(json(bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"], registryMirrors: ["http://10.0.0.5:5001/"] }))).toEqual({
+      "insecure-registries": ["10.0.0.11:5000", "10.0.0.5:5001"],
+      "registry-mirrors": ["http://10.0.0.5:5001"],
+    });
+    expect(json(bootstrapDockerScript({ insecureRegistries: [], registryMirrors: ["https://mirror.example.com"] }))).toEqual({
+      "insecure-registries": [],
+      "registry-mirrors": ["https://mirror.example.com"],
+    });
+    expect(() => bootstrapDockerScript({ insecureRegistries: [], registryMirrors: ["10.0.0.5:5001"] })).toThrow(/http\(s\):\/\/host/);
   });
 
   it("restarts the engine only when daemon.json differs", () => {
@@ -79,12 +95,15 @@ describe("bootstrapDockerScript", () => {
 
 describe("swarm scripts", () => {
   it("join uses the manager's port 2377 unless one is given", () => {
-    expect(rendered.swarmJoin).toContain(`--token '${TOKEN}' '10.0.0.11:2377'`);
-    expect(swarmJoinScript({ token: TOKEN, managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12" })).toContain("'10.0.0.11:4000'");
+    expect(rendered.swarmJoin).toContain(`--token "$token" '10.0.0.11:2377'`);
+    expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12" })).toContain("'10.0.0.11:4000'");
   });
 
   it("join refuses anything but a swarm token", () => {
-    expect(() => swarmJoinScript({ token: "nope", managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" })).toThrow(/join token/);
+    expect(() => checkJoinToken("nope")).toThrow(/join token/);
+    expect(checkJoinToken(` ${TOKEN}\n`)).toBe(`${TOKEN}\n`);
+    // The token is never part of the script text (a failed remote command prints its text).
+    expect(swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" })).not.toMatch(/SWMTKN-1-[a-z0-9]/);
   });
 
   it("join tokens are printed alone on stdout", () => {

@@ -1,6 +1,6 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/services";
+import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
 import { renderStackFile } from "../swarm/stackfile";
 
 const opts: DockerCoinsServicesOptions = {

@@ -2,13 +2,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { dockercoinsServices, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
 import { countByType, isSecret, named, ofType, pathContains, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
 
 let parseConfig: typeof import("../config").parseConfig;
 let STACKS: typeof import("../stacks").STACKS;
 let swarm: typeof import("../stacks/swarm");
+let rolloutKey: typeof import("../swarm/services").rolloutKey;
 beforeAll(async () => {
   await setupMocks();
+  ({ rolloutKey } = await import("../swarm/services"));
   ({ parseConfig } = await import("../config"));
   ({ STACKS } = await import("../stacks"));
   swarm = await import("../stacks/swarm");
@@ -29,6 +32,14 @@ const KEY = {
 const VMS = JSON.stringify([1, 2, 3, 4, 5].map((n) => ({ address: `192.168.1.10${n}`, user: "root" })));
 const AWS = { target: "aws", awsAdminCidr: "203.0.113.7/32", awsRegion: "eu-west-1", ...KEY };
 const DEV = { target: "local", endpointMode: "dnsrr" };
+const BASE_SERVICES: DockerCoinsServicesOptions = {
+  images: { rng: "r@sha256:1", hasher: "h@sha256:2", worker: "w@sha256:3", webui: "u@sha256:4", redis: "redis:7-bookworm" },
+  replicas: { worker: 1, rng: 1, hasher: 1, webui: 1 },
+  rngMode: "replicated",
+  endpointMode: "dnsrr",
+  webuiPort: 8000,
+  timing: "workshop",
+};
 
 async function run(raw: Record<string, string>) {
   const cfg = parseConfig(raw);
@@ -56,8 +67,9 @@ describe("every Swarm target: exact resource counts", () => {
       "docker:index/volume:Volume": 5,
       "docker:index/container:Container": 5,
       "dockercoins:swarm:Cluster": 1,
-      // per node: wait-for-ssh, docker, labels (15); init, 2 token reads, 4 joins; docker group on the manager
-      "command:remote:Command": 23,
+      // per node: wait-for-ssh, docker, labels (15); init, 2 token reads, 4 joins; docker group on the manager;
+      // the app's rollout wait
+      "command:remote:Command": 24,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/service:Service": 6, // registry + redis, rng, hasher, worker, webui
@@ -71,7 +83,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
-      "command:remote:Command": 23,
+      "command:remote:Command": 24,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/network:Network": 2,
@@ -86,7 +98,7 @@ describe("every Swarm target: exact resource counts", () => {
     const counts = countByType();
     expect(counts["aws:ec2/instance:Instance"]).toBe(5);
     expect(counts["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]).toBe(7);
-    expect(counts["command:remote:Command"]).toBe(23);
+    expect(counts["command:remote:Command"]).toBe(24);
     expect(counts["docker:index/service:Service"]).toBe(6);
     expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
@@ -212,9 +224,17 @@ describe("remote and manager targets", () => {
       "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${STATE}/ssh/known_hosts`,
       "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
     ]);
-    // 3 managers: node2 and node3 join with the manager token.
-    expect(plain(named("swarm-node2-join").inputs.create)).toContain("SWMTKN-1-0cluster0-m4nager");
-    expect(plain(named("swarm-node4-join").inputs.create)).toContain("SWMTKN-1-0cluster0-w0rker");
+    // 3 managers: node2 and node3 join with the manager token, handed over on standard input (a secret),
+    // never in the command text that a failed command prints.
+    expect(plain(named("swarm-node2-join").inputs.stdin)).toBe("SWMTKN-1-0cluster0-m4nager\n");
+    expect(plain(named("swarm-node4-join").inputs.stdin)).toBe("SWMTKN-1-0cluster0-w0rker\n");
+    expect(isSecret(named("swarm-node2-join").inputs.stdin)).toBe(true);
+    for (const n of [2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-join`).inputs.create)).not.toMatch(/0cluster0/);
+    // ... and are given their role by the first manager, so a later managerCount change promotes or demotes.
+    expect(plain(named("swarm-node3-labels").inputs.create)).toContain("--role manager");
+    expect(plain(named("swarm-node4-labels").inputs.create)).toContain("--role worker");
+    // No command is replaced by a changed script (a replacement would run its delete: leave, drain, remove).
+    for (const c of ofType("command:remote:Command").filter((c) => c.name.startsWith("swarm-"))) expect(c.inputs.triggers).toBeUndefined();
   });
 
   it("aws: webui URL and SSH command use node1's public IP; the SSH user is ubuntu", async () => {
@@ -255,7 +275,8 @@ describe("ordering (local target)", () => {
     expect(deps("swarm-worker-token")).toEqual(["ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
       expect(deps(`swarm-node${n}-join`)).toEqual(["ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
-      expect(deps(`swarm-node${n}-labels`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
+      // One node after the other (promotions and demotions keep Raft's quorum).
+      expect(deps(`swarm-node${n}-labels`)).toEqual(["ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-join`]);
     }
     const labels = [1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`);
     expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...labels]);
@@ -282,5 +303,32 @@ describe("ordering (local target)", () => {
     expect(named("dockercoins-redis").dependencies).toEqual(["dockercoins-network"]);
     // Everything on the Swarm goes through the manager's provider.
     for (const r of ofType("docker:index/service:Service")) expect(r.provider).toContain("::manager::");
+  });
+
+  it("`pulumi up` ends with a wait on the manager for every app service's rollout; the registry has none", async () => {
+    await run(DEV);
+    const rollout = named("dockercoins-rollout");
+    // The services, plus what its inputs come from: the images (in the key) and the login key.
+    expect(rollout.dependencies).toEqual([
+      "dockercoins-hasher", "dockercoins-redis", "dockercoins-rng", "dockercoins-webui", "dockercoins-worker",
+      "images-hasher", "images-rng", "images-webui", "images-worker", "ssh-key-read",
+    ]);
+    expect(plain(rollout.inputs.create)).toContain("for svc in redis rng hasher worker webui; do");
+    expect(rollout.inputs.connection).toBeDefined();
+    expect(ofType("command:remote:Command").filter((c) => c.name.endsWith("-rollout")).map((c) => c.name)).toEqual(["dockercoins-rollout"]);
+  });
+});
+
+describe("rollout key: a scale is no rollout, a new spec or image is", () => {
+  const key = (o: Partial<DockerCoinsServicesOptions>) =>
+    resolve(rolloutKey(dockercoinsServices({ ...BASE_SERVICES, ...o })));
+  it.each([
+    ["worker replicas", { replicas: { ...BASE_SERVICES.replicas, worker: 10 } }, false],
+    ["rng replicas", { replicas: { ...BASE_SERVICES.replicas, rng: 3 } }, false],
+    ["timing", { timing: "zero-delay" }, true],
+    ["rng mode", { rngMode: "global" }, true],
+    ["an image digest", { images: { ...BASE_SERVICES.images, worker: "w@sha256:9" } }, true],
+  ] as const)("%s changes it: %s", async (_what, change, changes) => {
+    expect((await key(change as Partial<DockerCoinsServicesOptions>)) !== (await key({}))).toBe(changes);
   });
 });

@@ -4,7 +4,7 @@ import {
   registryService,
   ROLLING_UPDATE,
   type DockerCoinsServicesOptions,
-} from "../swarm/services";
+} from "../swarm/dockercoins";
 import type { SwarmServiceSpec } from "../swarm/spec";
 
 const img = (s: string) => `127.0.0.1:5000/dockercoins/${s}@sha256:${"a".repeat(64)}`;
