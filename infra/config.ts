@@ -156,6 +156,12 @@ function str(raw: Raw, key: ConfigKey, dflt: string): string {
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 
+export function isIpAddress(v: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
+  return /^[0-9A-Fa-f:]+$/.test(v) && v.includes(":") && (v.match(/::/g) ?? []).length <= 1;
+}
+
 export function isCidr(v: string): boolean {
   const m = CIDR.exec(v);
   return m !== null && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
@@ -180,8 +186,13 @@ function parseVmHosts(v: string | undefined): VmHostConfig[] {
     if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
       throw new ConfigError(`${key}.port`, port, "an integer from 1 to 65535");
     }
-    if (typeof privateAddress !== "string" || privateAddress === "") {
-      throw new ConfigError(`${key}.privateAddress`, privateAddress, "the address the other hosts reach this one at");
+    // Swarm's --advertise-addr takes an IP (or an interface), never a host name.
+    if (typeof privateAddress !== "string" || !isIpAddress(privateAddress)) {
+      throw new ConfigError(
+        `${key}.privateAddress`,
+        privateAddress,
+        "the IP address the other hosts reach this one at (Swarm advertises an IP, not a host name; set privateAddress when address is a name)",
+      );
     }
     return { address, user, port: port as number, privateAddress };
   });
@@ -231,6 +242,9 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
   }
   if ((raw.sshPrivateKey === undefined) !== (raw.sshPublicKey === undefined) && target === "local") {
     throw new ConfigError(raw.sshPublicKey === undefined ? "sshPublicKey" : "sshPrivateKey", undefined, "both sshPrivateKey and sshPublicKey, or neither (a playground key is generated)");
+  }
+  if (target === "aws" && raw.sshPublicKey !== undefined && !/^ssh-(ed25519|rsa) \S+/.test(raw.sshPublicKey)) {
+    throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an ssh-ed25519 or ssh-rsa public key when target is aws (EC2 imports no other type)");
   }
   if (raw.sshPublicKey !== undefined && !/^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+/.test(raw.sshPublicKey)) {
     throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)");

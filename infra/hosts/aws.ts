@@ -83,7 +83,7 @@ export class AwsHosts extends pulumi.ComponentResource {
       child,
     );
     const sgId = this.securityGroup.id;
-    swarmIngressRules(args.adminCidr, args.webuiPort).forEach((r) => {
+    const rules: pulumi.Resource[] = swarmIngressRules(args.adminCidr, args.webuiPort).map((r) =>
       new aws.vpc.SecurityGroupIngressRule(
         `${name}-in-${r.ipProtocol}-${r.port}`,
         {
@@ -96,13 +96,15 @@ export class AwsHosts extends pulumi.ComponentResource {
           tags: args.tags,
         },
         child,
-      );
-    });
+      ),
+    );
     // Nodes install Docker and pull images from the internet.
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-out-all`,
-      { securityGroupId: sgId, description: "All outbound", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", tags: args.tags },
-      child,
+    rules.push(
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-out-all`,
+        { securityGroupId: sgId, description: "All outbound", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0", tags: args.tags },
+        child,
+      ),
     );
 
     this.instances = Array.from({ length: args.count }, (_, i) => {
@@ -120,7 +122,9 @@ export class AwsHosts extends pulumi.ComponentResource {
           tags: { ...args.tags, Name: `dockercoins-${node}` },
           volumeTags: { ...args.tags, Name: `dockercoins-${node}` },
         },
-        child,
+        // The AMI lookup follows Canonical's newest image; a new one must not replace running nodes (and
+        // lose the registry and the wallet). New instances get it; `pulumi up --replace <urn>` renews one.
+        { ...child, ignoreChanges: ["ami"] },
       );
     });
 
@@ -130,7 +134,9 @@ export class AwsHosts extends pulumi.ComponentResource {
       sshPort: 22,
       sshUser: args.sshUser,
       privateAddress: inst.privateIp,
-      dependsOn: [inst],
+      // Everything done over SSH waits for the firewall rules, so destroy revokes them last: after the
+      // services are deleted and the nodes have left the Swarm, not before (cutting its own SSH).
+      dependsOn: [inst, ...rules],
     }));
 
     this.registerOutputs({ instanceIds: this.instances.map((i) => i.id), securityGroupId: sgId });

@@ -81,6 +81,26 @@ echo "ssh ready on $(hostname)"
   );
 }
 
+/**
+ * How Docker is installed, from /etc/os-release's ID first and ID_LIKE only after: RHEL, Rocky, Alma and
+ * CentOS Stream all list `fedora` in ID_LIKE, yet Fedora's `docker` package is not theirs. Prints one of
+ * apt, dnf-docker (Fedora, Amazon Linux 2023), yum-docker (Amazon Linux 2), docker-ce-repo, unknown.
+ */
+export const DOCKER_INSTALL_METHOD = `docker_install_method() {
+  case "\${ID:-}" in
+    debian|ubuntu|raspbian|linuxmint|pop) echo apt; return ;;
+    fedora) echo dnf-docker; return ;;
+    amzn) case "\${VERSION_ID:-}" in 2) echo yum-docker ;; *) echo dnf-docker ;; esac; return ;;
+    rhel|centos|rocky|almalinux|ol) echo docker-ce-repo; return ;;
+  esac
+  case " \${ID_LIKE:-} " in
+    *" debian "*|*" ubuntu "*) echo apt ;;
+    *" rhel "*|*" centos "*) echo docker-ce-repo ;;
+    *" fedora "*) echo dnf-docker ;;
+    *) echo unknown ;;
+  esac
+}`;
+
 export interface BootstrapDockerOptions {
   /** Registries the engine may use over plain HTTP, e.g. ["10.0.0.11:5000"] for the Swarm's own registry. */
   insecureRegistries: string[];
@@ -114,19 +134,25 @@ export function bootstrapDockerScript(opts: BootstrapDockerOptions): string {
     "bootstrap-docker",
     `
 # --- 1. Docker engine ---
+${DOCKER_INSTALL_METHOD}
 if ! command -v dockerd >/dev/null 2>&1; then
   . /etc/os-release
-  case " \${ID:-} \${ID_LIKE:-} " in
-    *" debian "*|*" ubuntu "*)
+  case "$(docker_install_method)" in
+    apt)
       log "installing docker.io with apt"
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+      # A fresh cloud VM runs unattended-upgrades at first boot: wait for its lock instead of failing.
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io >/dev/null
       ;;
-    *" amzn "*|*" fedora "*)
+    dnf-docker)
       log "installing docker with dnf"
       $SUDO dnf install -y -q docker
       ;;
-    *" rhel "*|*" centos "*)
+    yum-docker)
+      log "installing docker with yum"
+      $SUDO yum install -y -q docker
+      ;;
+    docker-ce-repo)
       log "installing docker-ce from Docker's repository"
       repo=centos; [ "\${ID}" = rhel ] && repo=rhel
       $SUDO dnf install -y -q dnf-plugins-core

@@ -12,6 +12,8 @@ export interface Registration {
   dependencies: string[];
   /** The resource's replaceOnChanges option (property paths). */
   replaceOnChanges: string[];
+  /** The resource's ignoreChanges option (property paths). */
+  ignoreChanges: string[];
 }
 
 export const registrations: Registration[] = [];
@@ -51,7 +53,7 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [] });
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [], ignoreChanges: pendingIgnore.get(args.name) ?? [] });
         if (preview) return { id: undefined, state: args.inputs };
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
@@ -72,12 +74,14 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
     req.getPropertydependenciesMap().forEach((deps: any) => urns.push(...deps.getUrnsList()));
     pendingDeps.set(req.getName(), [...new Set(urns.map((u: string) => u.split("::").pop() as string))].sort());
     pendingReplace.set(req.getName(), req.getReplaceonchangesList());
+    pendingIgnore.set(req.getName(), req.getIgnorechangesList());
     return register(req, cb);
   };
 }
 
 const pendingDeps = new Map<string, string[]>();
 const pendingReplace = new Map<string, string[]>();
+const pendingIgnore = new Map<string, string[]>();
 
 /** Pulumi's PropertyPath.Contains for dotted paths: a prefix match where `*` matches any one key. */
 export function pathContains(path: string, other: string): boolean {

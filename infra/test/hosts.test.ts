@@ -83,9 +83,27 @@ describe("AwsHosts", () => {
     expect(named("aws-sg").inputs.ingress).toBeUndefined();
   });
 
-  it("looks up the newest Canonical Ubuntu 24.04 amd64 AMI", () => {
+  it("looks up the newest Canonical Ubuntu 24.04 amd64 AMI, and a newer one never replaces running nodes", async () => {
     expect(aws.CANONICAL_OWNER).toBe("099720109477");
     expect(aws.UBUNTU_AMI_NAME).toBe("ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*");
+    new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    // `ami` forces a replacement in the AWS provider: ignored once an instance exists.
+    for (const inst of ofType("aws:ec2/instance:Instance")) expect(inst.ignoreChanges).toEqual(["ami"]);
+  });
+
+  it("every host waits for the firewall rules, so destroy revokes SSH only after everything done over it", async () => {
+    const c = new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    const rules = [
+      ...ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+      ...ofType("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+    ];
+    expect(rules).toHaveLength(8);
+    for (const h of c.hosts) {
+      expect(h.dependsOn).toHaveLength(1 + rules.length);
+      expect(h.dependsOn).toEqual(expect.arrayContaining(rules.map((r) => expect.objectContaining({ __name: r.name }))));
+    }
   });
 
   it("ends in hosts named node1..5 reached on their public IP, advertising their private IP", async () => {

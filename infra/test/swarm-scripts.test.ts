@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import {
+  DOCKER_INSTALL_METHOD,
   bootstrapDockerScript,
   checkJoinToken,
   drainAndRemoveNodeScript,
@@ -67,6 +68,35 @@ describe("bootstrapDockerScript", () => {
       "registry-mirrors": ["https://mirror.example.com"],
     });
     expect(() => bootstrapDockerScript({ insecureRegistries: [], registryMirrors: ["10.0.0.5:5001"] })).toThrow(/http\(s\):\/\/host/);
+  });
+
+  // /etc/os-release as each family ships it (ID, ID_LIKE, VERSION_ID are what the detection reads).
+  it.each([
+    ["Debian 12", 'ID=debian\nVERSION_ID="12"', "apt"],
+    ["Ubuntu 24.04", 'ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"', "apt"],
+    ["RHEL 9", 'ID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.4"', "docker-ce-repo"],
+    ["Rocky Linux 9", 'ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"', "docker-ce-repo"],
+    ["AlmaLinux 9", 'ID="almalinux"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"', "docker-ce-repo"],
+    ["CentOS Stream 9", 'ID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="9"', "docker-ce-repo"],
+    ["Oracle Linux 9", 'ID="ol"\nID_LIKE="fedora"\nVERSION_ID="9.4"', "docker-ce-repo"],
+    ["Fedora 40", "ID=fedora\nVERSION_ID=40", "dnf-docker"],
+    ["Amazon Linux 2023", 'ID="amzn"\nID_LIKE="fedora"\nVERSION_ID="2023"', "dnf-docker"],
+    ["Amazon Linux 2", 'ID="amzn"\nID_LIKE="centos rhel fedora"\nVERSION_ID="2"', "yum-docker"],
+    ["an unknown derivative of RHEL", 'ID="myos"\nID_LIKE="rhel fedora"', "docker-ce-repo"],
+    ["Alpine", "ID=alpine\nVERSION_ID=3.20.0", "unknown"],
+  ])("installs Docker on %s with %s", (_os, osRelease, method) => {
+    const r = spawnSync("bash", ["-c", `set -eu; eval "$OS_RELEASE"; ${DOCKER_INSTALL_METHOD}\ndocker_install_method`], {
+      env: { ...process.env, OS_RELEASE: osRelease },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe(method);
+  });
+
+  it("waits for apt's lock on a fresh cloud VM (first-boot unattended-upgrades)", () => {
+    const s = bootstrapDockerScript({ insecureRegistries: [] });
+    expect(s).toContain("apt-get -o DPkg::Lock::Timeout=600 update");
+    expect(s).toContain("apt-get -o DPkg::Lock::Timeout=600 install");
   });
 
   it("restarts the engine only when daemon.json differs", () => {

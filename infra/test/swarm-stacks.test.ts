@@ -102,6 +102,8 @@ describe("every Swarm target: exact resource counts", () => {
     expect(counts["docker:index/service:Service"]).toBe(6);
     expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
+    // The first SSH command waits for port 22's rule: destroy deletes that rule only after every command.
+    expect(named("swarm-node1-ssh").dependencies).toEqual(expect.arrayContaining(["aws-node1", "aws-in-tcp-22", "aws-out-all"]));
   });
 });
 
