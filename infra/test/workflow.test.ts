@@ -17,7 +17,7 @@ const pulumiStep = (job: string) => {
 };
 
 /** The secrets the header comment documents; the workflow may use no others. */
-const DOCUMENTED_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"];
+const DOCUMENTED_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN"];
 
 describe("workflow structure", () => {
   it("has a name, triggers on pull requests and pushes to main only", () => {
@@ -41,15 +41,15 @@ describe("workflow structure", () => {
 
   it("pins every action to a release tag or a commit SHA, never a branch", () => {
     const uses = Object.values(jobs).flatMap((j: any) => j.steps.map((s: any) => s.uses).filter(Boolean));
-    expect(uses.length).toBe(8);
+    expect(uses.length).toBe(10);
     for (const u of uses) expect(u, u).toMatch(/^[\w-]+\/[\w-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
   });
 
   it("least privilege: read-only by default, pull-requests: write only where the preview comments", () => {
     expect(wf.permissions).toEqual({ contents: "read" });
     expect(jobs.test.permissions).toBeUndefined();
-    expect(jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write" });
-    expect(jobs.up.permissions).toEqual({ contents: "read" });
+    expect(jobs.preview.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
+    expect(jobs.up.permissions).toEqual({ contents: "read", "id-token": "write" });
   });
 
   it("uses only documented secrets, and documents each of them in the header", () => {
@@ -87,6 +87,19 @@ describe("the Pulumi jobs", () => {
       expect(names.indexOf("npm ci"), job).toBeGreaterThan(-1);
       expect(names.indexOf("npm ci"), job).toBeLessThan(names.findIndex((n: string) => n.startsWith("pulumi/actions@")));
     }
+  });
+
+  it("AWS credentials come from OIDC role assumption before Pulumi runs; no stored AWS keys", () => {
+    expect(text).not.toMatch(/AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY/);
+    for (const job of ["preview", "up"]) {
+      const names = steps(job).map((s) => s.uses ?? s.run);
+      const creds = steps(job).find((s) => String(s.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
+      expect(creds?.with, job).toEqual({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
+      expect(names.indexOf(creds.uses), job).toBeLessThan(names.findIndex((n: string) => n.startsWith("pulumi/actions@")));
+    }
+    const header = text.split("\nname:")[0];
+    expect(header).toContain("AWS_ROLE_ARN");
+    expect(header).toContain("awsAdminCidr");
   });
 
   it("never runs two updates of main at once", () => {
