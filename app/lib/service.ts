@@ -99,6 +99,13 @@ export async function runService(app: FastifyInstance, port: number, onClose?: (
 export const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (ms <= 0 || signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    // The listener goes when the sleep ends either way: a long-lived stop signal would otherwise collect
+    // one per call (the worker sleeps ~10 times a second).
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { createService, sleep } from "../lib/service.js";
 import { listen } from "./helpers.js";
@@ -33,5 +34,23 @@ describe("shared service plumbing", () => {
     expect(boom.json()).toEqual({ error: "internal error" });
     expect((await app.inject("/nowhere")).json()).toEqual({ error: "no route for GET /nowhere" });
     await app.close();
+  });
+});
+
+describe("sleep", () => {
+  it("leaves no listener behind on a long-lived signal, however many sleeps it serves", async () => {
+    const stop = new AbortController();
+    for (let i = 0; i < 50; i++) await sleep(1, stop.signal);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
+  });
+
+  it("ends early when the signal aborts", async () => {
+    const stop = new AbortController();
+    const t0 = Date.now();
+    const slept = sleep(10_000, stop.signal);
+    setTimeout(() => stop.abort(), 20);
+    await slept;
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(getEventListeners(stop.signal, "abort")).toHaveLength(0);
   });
 });
