@@ -32,6 +32,9 @@ const stack = await startLocalStack({
   redisPort: number("redis-port"),
   workerPortBase: number("worker-metrics-port"),
   env: values["zero-delay"] ? { RNG_DELAY_MS: "0", HASHER_DELAY_MS: "0", WORKER_SLEEP_MS: "0" } : {},
+}).catch((e: Error) => {
+  console.error(`npm run local: ${e.message}`);
+  process.exit(2);
 });
 console.log(`DockerCoins is mining: open ${stack.urls.webui}  (rng ${stack.urls.rng}, hasher ${stack.urls.hasher}); Ctrl-C stops`);
 

@@ -37,6 +37,25 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Refuses to start beside something that already listens on one of the ports: a redis already on 6379
+ * (Debian's redis-server package starts one) would otherwise take the counts while ours fails to bind.
+ */
+export async function assertPortsFree(ports: Record<string, number>): Promise<void> {
+  for (const [flag, port] of Object.entries(ports)) {
+    if (port === 0) continue;
+    const server = net.createServer();
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      server.once("error", resolve);
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(undefined)));
+    });
+    if (error?.code === "EADDRINUSE") {
+      throw new Error(`port ${port} is already in use on 127.0.0.1 (another redis-server or DockerCoins?): stop it, or choose another with --${flag}`);
+    }
+    if (error) throw error;
+  }
+}
+
 export function redisServerPath(): string {
   const found = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
   if (!found) {
@@ -88,6 +107,7 @@ export async function stopProc(proc: Proc, timeoutMs = 5000): Promise<number | n
 }
 
 export async function startLocalStack(opts: LocalStackOptions) {
+  await assertPortsFree({ "redis-port": opts.redisPort, "rng-port": opts.rngPort, "hasher-port": opts.hasherPort, "webui-port": opts.webuiPort });
   const env = { ...opts.env, REDIS_URL: `redis://127.0.0.1:${opts.redisPort}` };
   const redis = start("redis", redisServerPath(), ["--port", String(opts.redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {}, opts.onLine);
   const service = (name: string, port: number, extra: Record<string, string> = {}) =>

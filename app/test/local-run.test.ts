@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync } from "node:fs";
+import net from "node:net";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,4 +94,25 @@ describe("local run (npm run local)", () => {
     expect(finals.every((m) => m[2] === "0")).toBe(true);
     expect(output).toMatch(/Redis is now ready to exit/);
   }, 30_000);
+});
+
+describe("the local run beside something already on its ports", () => {
+  it("refuses at once, naming the port and the flag, instead of mining into another redis", async () => {
+    const taken = net.createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const main = fileURLToPath(new URL("../dist/local/run.js", import.meta.url));
+      const child = spawn(process.execPath, [main, "--workers", "1", "--redis-port", String(port), "--webui-port", String(await freePort()),
+        "--rng-port", String(await freePort()), "--hasher-port", String(await freePort())], { stdio: ["ignore", "pipe", "pipe"] });
+      let err = "";
+      child.stderr!.on("data", (c) => (err += c));
+      const [code] = await once(child, "exit");
+      expect(code).toBe(2);
+      expect(err).toContain(`port ${port} is already in use on 127.0.0.1`);
+      expect(err).toContain("--redis-port");
+    } finally {
+      taken.close();
+    }
+  }, 20_000);
 });
