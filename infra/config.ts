@@ -51,6 +51,8 @@ export interface DockerCoinsConfig {
   debugImage: string;
   /** A Docker Hub mirror every node's engine pulls through (daemon.json `registry-mirrors`), e.g. http://10.0.0.5:5000. */
   registryMirror?: string;
+  /** Swarm's pool for overlay subnets (`swarm init --default-addr-pool`); Docker's 10.0.0.0/8 if unset. */
+  swarmAddressPool?: string;
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
   sshPublicKey?: string;
@@ -107,7 +109,7 @@ export const KNOWN_KEYS = [
   "target", "nodeCount", "managerCount",
   "workerReplicas", "rngReplicas", "hasherReplicas", "webuiReplicas",
   "rngMode", "endpointMode", "webuiPort", "timing", "debugService",
-  "nodeImage", "registryImage", "redisImage", "debugImage", "registryMirror",
+  "nodeImage", "registryImage", "redisImage", "debugImage", "registryMirror", "swarmAddressPool",
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
   "vmHosts",
@@ -255,6 +257,19 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     throw new ConfigError("registryMirror", registryMirror, "a registry URL such as http://10.0.0.5:5000 or https://mirror.example.com");
   }
 
+  const swarmAddressPool = raw.swarmAddressPool;
+  if (swarmAddressPool !== undefined && !isCidr(swarmAddressPool)) {
+    throw new ConfigError("swarmAddressPool", swarmAddressPool, "an IPv4 CIDR such as 10.20.0.0/16");
+  }
+  // Swarm carves its overlay /24s from 10.0.0.0/8 starting at 10.0.0.0: machines there would be unreachable.
+  const clash = vmHosts.find((h) => /^10\.0\.\d+\.\d+$/.test(h.privateAddress));
+  if (target === "vms" && clash && swarmAddressPool === undefined) {
+    throw new ConfigError("swarmAddressPool", undefined, `a CIDR away from your machines (e.g. 10.20.0.0/16): ${clash.privateAddress} is in 10.0.0.0/16, where Swarm's overlay networks go by default`);
+  }
+  if (target === "aws" && /^[a-z]+\d+[a-z]*g[a-z]*\./.test(raw.awsInstanceType ?? "")) {
+    throw new ConfigError("awsInstanceType", raw.awsInstanceType, "an x86_64 instance type (the AMI is Ubuntu amd64; Graviton types such as m7g are arm64)");
+  }
+
   const localSubnet = raw.localSubnet ?? "10.213.0.0/24";
   if (!isCidr(localSubnet) || !localSubnet.endsWith("/24")) throw new ConfigError("localSubnet", localSubnet, "an IPv4 /24 such as 10.213.0.0/24");
 
@@ -285,6 +300,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     redisImage: str(raw, "redisImage", "redis:7-bookworm"),
     debugImage: str(raw, "debugImage", "alpine:3"),
     registryMirror,
+    swarmAddressPool,
     sshPrivateKey: raw.sshPrivateKey,
     sshPublicKey: raw.sshPublicKey,
     aws: {

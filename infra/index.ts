@@ -19,6 +19,7 @@ const out = STACKS[cfg.target](cfg, {
   projectDir,
   // Per-stack files on this machine (the SSH key the Docker provider's ssh transport needs), git-ignored.
   stateDir: path.join(projectRoot, ".pulumi-state", "dockercoins", stack),
+  providerPath: (file) => path.relative(process.cwd(), file),
   homeDir: os.homedir(),
 });
 

@@ -59,7 +59,6 @@ export class SshKey extends pulumi.ComponentResource {
         { parent: this },
       );
       this.publicKey = keyFile.stdout.apply((s) => s.trim());
-      this.privateKeyPath = keyFile.stdout.apply(() => path.join(args.dir, "id"));
       this.privateKey = new command.local.Command(
         `${name}-read`,
         // logging "none": the command's output is the private key; a secret output alone does not stop the
@@ -67,6 +66,9 @@ export class SshKey extends pulumi.ComponentResource {
         { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id], logging: "none" },
         { parent: this, dependsOn: [keyFile], additionalSecretOutputs: ["stdout"] },
       ).stdout;
+      // Written again from the state on every run, so `pulumi destroy --run-program` works from another
+      // checkout or machine, where the generated file does not exist.
+      this.privateKeyPath = pulumi.unsecret(this.privateKey.apply((k) => writeKeyFile(args.dir, k)));
     }
     this.registerOutputs({ publicKey: this.publicKey, privateKeyPath: this.privateKeyPath });
   }

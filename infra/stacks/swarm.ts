@@ -8,6 +8,7 @@ import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster } from "../swarm/cluster";
 import { SwarmServices } from "../swarm/services";
 import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/dockercoins";
+import { pinImageScript, remoteBash } from "../swarm/scripts";
 import type { StackContext, StackOutputs } from "./types";
 
 /**
@@ -56,7 +57,7 @@ export interface SwarmDeployment {
 /** Swarm -> registry -> images -> DockerCoins services: the part every Swarm target shares. */
 export function deploySwarm(
   cfg: DockerCoinsConfig,
-  ctx: Pick<StackContext, "projectDir">,
+  ctx: Pick<StackContext, "projectDir" | "providerPath">,
   d: SwarmDeployment,
 ): Omit<StackOutputs, "webuiUrl" | "sshCommand"> & { services: SwarmServices } {
   const first = d.hosts[0];
@@ -68,6 +69,7 @@ export function deploySwarm(
     privateKey: d.privateKey,
     insecureRegistries: [pullRegistry],
     registryMirrors: cfg.registryMirror ? [cfg.registryMirror] : [],
+    defaultAddrPool: cfg.swarmAddressPool,
     extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
   });
 
@@ -87,15 +89,28 @@ export function deploySwarm(
       // Known only once the manager is ready: on a first preview the provider stays unconfigured (its
       // resources show as creates) instead of dialling a machine that does not exist yet.
       host: pulumi.all([cluster.managerDockerHost, dockerGroup.id]).apply(([host]) => host),
-      sshOpts: d.privateKeyPath.apply((keyPath) => dockerSshOpts(keyPath, d.knownHosts)),
+      sshOpts: d.privateKeyPath.apply((keyPath) =>
+        dockerSshOpts(ctx.providerPath(keyPath), d.knownHosts === "ephemeral" ? "ephemeral" : ctx.providerPath(d.knownHosts)),
+      ),
     },
     // A generated key file (SshKey) is what `ssh -i` reads: created before, deleted after, every use of this provider.
     { dependsOn: [...cluster.ready, dockerGroup, ...(d.dependsOn ?? [])] },
   );
 
+  // Images given by tag (registry, redis, debug) are pinned by digest on the manager: Swarm would resolve
+  // the tag itself and every later preview would show the difference.
+  const pin = (name: string, image: string) =>
+    specImage(
+      new command.remote.Command(
+        `${name}-image-pin`,
+        { connection: managerConnection, create: remoteBash(pinImageScript(image)) },
+        { dependsOn: [dockerGroup] },
+      ).stdout.apply((out) => out.trim().split("\n").pop() || image),
+    );
+
   const registry = new SwarmServices("registry", {
     provider: manager,
-    specs: [registryService({ image: cfg.registryImage, endpointMode: cfg.endpointMode })],
+    specs: [registryService({ image: pin("registry", cfg.registryImage), endpointMode: cfg.endpointMode })],
     // Its own network: the registry is reached through its host-mode port, not the app's overlay.
     networkName: "dockercoins-registry",
   });
@@ -120,7 +135,7 @@ export function deploySwarm(
     provider: manager,
     managerConnection,
     specs: dockercoinsServices({
-      images: { ...digestRefs(images.refs), redis: cfg.redisImage, debug: cfg.debugImage },
+      images: { ...digestRefs(images.refs), redis: pin("redis", cfg.redisImage), ...(cfg.debugService ? { debug: pin("debug", cfg.debugImage) } : {}) },
       replicas: cfg.replicas,
       rngMode: cfg.rngMode,
       endpointMode: cfg.endpointMode,
@@ -145,8 +160,12 @@ export function deploySwarm(
  * resolves it. Tested in swarm-stacks.test.ts; drop this once the spec accepts pulumi.Input<string>.
  */
 export function digestRefs(refs: Record<string, pulumi.Output<string>>): Record<"rng" | "hasher" | "worker" | "webui", string> {
-  const pass = (svc: string) => refs[svc] as unknown as string;
-  return { rng: pass("rng"), hasher: pass("hasher"), worker: pass("worker"), webui: pass("webui") };
+  return { rng: specImage(refs.rng), hasher: specImage(refs.hasher), worker: specImage(refs.worker), webui: specImage(refs.webui) };
+}
+
+/** An image reference known later (an Output) where a spec takes a string: see digestRefs. */
+export function specImage(ref: pulumi.Output<string>): string {
+  return ref as unknown as string;
 }
 
 /** Replica counts as the user sees them; a global rng runs one task per node. */

@@ -9,6 +9,11 @@ export interface StackContext {
   projectDir: string;
   /** Absolute directory for files this stack keeps on this machine (the SSH key), outside git. */
   stateDir: string;
+  /**
+   * How a provider names a file of stateDir: relative to the folder it runs in, so the provider's config in
+   * the state is the same on every machine (a CI runner, another clone) and destroy works from any of them.
+   */
+  providerPath: (absolutePath: string) => string;
   /** The user's home directory (minikube keeps its engine's certificates there). */
   homeDir: string;
 }

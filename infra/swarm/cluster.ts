@@ -60,6 +60,8 @@ export interface SwarmClusterArgs {
   insecureRegistries: pulumi.Input<string>[];
   /** Docker Hub mirrors every engine pulls through (see BootstrapDockerOptions). */
   registryMirrors?: string[];
+  /** Where Swarm takes its overlay subnets from (`swarm init --default-addr-pool`); Docker's 10.0.0.0/8 if unset. */
+  defaultAddrPool?: string;
   /** Extra node labels by host name, merged over planNodes' defaults. */
   extraLabels?: Record<string, Record<string, string>>;
 }
@@ -148,7 +150,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const init = run(
       `${name}-init`,
       first,
-      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr })),
+      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool })),
       { delete: leaveSwarmScript(), dependsOn: [engines.get(first.name)!] },
     );
     const token = (role: NodeRole) =>

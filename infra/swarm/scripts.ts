@@ -120,8 +120,13 @@ export function bootstrapDockerScript(opts: BootstrapDockerOptions): string {
     if (!url) throw new Error(`registry mirror must be an http(s)://host[:port] URL, got ${JSON.stringify(m)}`);
     return { url: `${url[1]}://${url[2]}`, host: url[2], insecure: url[1] === "http" };
   });
+  // An http mirror is listed with its scheme: dockerd strips it, and BuildKit (image builds on the node)
+  // reads it as "plain HTTP"; listed bare, BuildKit tries HTTPS and fails.
   const registries = [
-    ...new Set([...opts.insecureRegistries, ...mirrors.filter((m) => m.insecure).map((m) => m.host)].map((r) => checkAddress("insecure registry", r))),
+    ...new Set([
+      ...opts.insecureRegistries.map((r) => checkAddress("insecure registry", r)),
+      ...mirrors.filter((m) => m.insecure).map((m) => m.url),
+    ]),
   ].sort();
   const maxSkew = opts.maxClockSkewS ?? MAX_CLOCK_SKEW_S;
   if (!(maxSkew > 0)) throw new Error(`maxClockSkewS must be > 0, got ${maxSkew}`);
@@ -234,8 +239,10 @@ echo "docker $($SUDO docker version --format '{{.Server.Version}}') ready on $(h
 }
 
 /** Makes this host the Swarm's first manager, or confirms it already is one. */
-export function swarmInitScript(opts: { advertiseAddr: string }): string {
+export function swarmInitScript(opts: { advertiseAddr: string; defaultAddrPool?: string }): string {
   const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
+  const pool = opts.defaultAddrPool;
+  if (pool !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(pool)) throw new Error(`defaultAddrPool must be an IPv4 CIDR, got ${JSON.stringify(pool)}`);
   return script(
     "swarm-init",
     `
@@ -248,7 +255,7 @@ if [ "$state" = active ]; then
   log "already a swarm manager"
 else
   if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
-  $SUDO docker swarm init --advertise-addr ${shq(addr)} >/dev/null
+  $SUDO docker swarm init --advertise-addr ${shq(addr)}${pool ? ` --default-addr-pool ${shq(pool)}` : ""} >/dev/null
   log "swarm initialised, advertising ${addr}"
 fi
 $SUDO docker info --format '{{.Swarm.NodeID}}'
@@ -342,7 +349,17 @@ for key in $($SUDO docker node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}
   case "$key" in dockercoins.*) case " ${wanted} " in *" $key "*) ;; *) removes+=(--label-rm "$key") ;; esac ;; esac
 done
 $SUDO docker node update ${opts.role ? `--role ${opts.role} ` : ""}${adds} \${removes[@]+"\${removes[@]}"} "$id" >/dev/null
-log "node ${address} ($id)${opts.role ? ` ${opts.role}` : ""}, labelled: ${entries.map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\${removes[*]:+, removed: \${removes[*]}}"
+${
+  opts.role === "manager"
+    ? `# A promoted node is a manager once Raft has it: wait, so the next change never runs on a shaky quorum.
+for _ in $(seq 1 60); do
+  [ "$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' "$id")" = reachable ] && break
+  sleep 1
+done
+[ "$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' "$id")" = reachable ] || fail "node ${address} did not become a reachable manager within 60s"
+`
+    : ""
+}log "node ${address} ($id)${opts.role ? ` ${opts.role}` : ""}, labelled: ${entries.map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\${removes[*]:+, removed: \${removes[*]}}"
 `,
   );
 }
@@ -429,6 +446,30 @@ for svc in ${names.join(" ")}; do
   done
   echo "$svc rolled out$([ "$SECONDS" -gt "$t0" ] && echo " in $((SECONDS - t0))s")"
 done
+`,
+  );
+}
+
+const IMAGE_REF = /^[a-z0-9][a-z0-9._\/:@-]*$/;
+
+/**
+ * On a manager: prints the image pinned by digest (`redis@sha256:...`), pulling it first where a registry
+ * (or mirror) answers; where none does, the reference as given. Swarm resolves a tag to a digest itself when
+ * it can, and the docker provider then reads the service back with that digest: a diff on every preview.
+ * A digest given up front is kept as it is.
+ */
+export function pinImageScript(image: string): string {
+  if (!IMAGE_REF.test(image)) throw new Error(`invalid image reference ${JSON.stringify(image)}`);
+  const repo = image.includes("@") ? image : image.replace(/:[^:/]+$/, "");
+  return script(
+    "pin-image",
+    `
+img=${shq(image)}
+case "$img" in *@sha256:*) echo "$img"; exit 0 ;; esac
+$SUDO docker pull -q "$img" >/dev/null 2>&1 || log "cannot pull $img here: using it by tag"
+digest=$($SUDO docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$img" 2>/dev/null |
+  awk -v p=${shq(`${repo.replace(/^docker\.io\/(library\/)?/, "")}@`)} 'index($0, p) == 1 { print; exit }' || true)
+echo "\${digest:-$img}"
 `,
   );
 }

@@ -40,7 +40,8 @@ describe("parseConfig defaults", () => {
   });
 
   it("takes vms node count from the host list and fills port and private address", () => {
-    const c = parseConfig({ target: "vms", vmHosts: VMS, sshPrivateKey: "k" });
+    const c = parseConfig({ target: "vms", vmHosts: VMS, sshPrivateKey: "k", swarmAddressPool: "10.20.0.0/16" });
+    expect(c.swarmAddressPool).toBe("10.20.0.0/16");
     expect(c.nodeCount).toBe(3);
     expect(c.vmHosts).toEqual([
       { address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
@@ -96,6 +97,10 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
       'dockercoins:sshPublicKey = "AAAA" is not allowed; expected an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)'],
     ["ECDSA key on aws", { ...AWS_OK, "dockercoins:sshPublicKey": "ecdsa-sha2-nistp256 AAAA me" },
       'dockercoins:sshPublicKey = "ecdsa-sha2-nistp256 AAAA me" is not allowed; expected an ssh-ed25519 or ssh-rsa public key when target is aws (EC2 imports no other type)'],
+    ["vms machines where Swarm puts its overlays", { target: "vms", vmHosts: VMS, sshPrivateKey: "k" },
+      "dockercoins:swarmAddressPool = undefined is not allowed; expected a CIDR away from your machines (e.g. 10.20.0.0/16): 10.0.0.11 is in 10.0.0.0/16, where Swarm's overlay networks go by default"],
+    ["Graviton instance type", { ...AWS_OK, "dockercoins:awsInstanceType": "m7g.large" },
+      'dockercoins:awsInstanceType = "m7g.large" is not allowed; expected an x86_64 instance type (the AMI is Ubuntu amd64; Graviton types such as m7g are arm64)'],
     ["vms host name as the advertise address", { target: "vms", vmHosts: '[{"address":"vm1.example","user":"u"}]', sshPrivateKey: "k" },
       'dockercoins:vmHosts[0].privateAddress = "vm1.example" is not allowed; expected the IP address the other hosts reach this one at (Swarm advertises an IP, not a host name; set privateAddress when address is a name)'],
     ["local with half a key pair", { sshPrivateKey: "k" },

@@ -35,6 +35,8 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       return { stdout: /read$/.test(name) ? "-----BEGIN OPENSSH PRIVATE KEY-----\ngenerated\n" : "ssh-ed25519 AAAAC3Nza generated" };
     case "command:remote:Command":
       // Join tokens look like Swarm's (SWMTKN-1-<cluster>-<role secret>); init and joins print node IDs.
+      // Image pins print the reference pinned by digest, as on a manager that reaches a registry.
+      if (name.endsWith("-image-pin")) return { stdout: `pulling\n${name.replace(/-image-pin$/, "")}@sha256:${sha(name)}\n` };
       return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${name}-nodeid\n` };
     case "kubernetes:core/v1:Service":
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };

@@ -17,7 +17,7 @@ beforeEach(async () => {
   reset();
 });
 
-const CTX = { stack: "test", projectDir: "..", stateDir: "/state/test", homeDir: "/home/me" };
+const CTX = { stack: "test", projectDir: "..", stateDir: "/state/test", homeDir: "/home/me", providerPath: (p: string) => p };
 async function run(raw: Record<string, string>) {
   const out = stack.minikubeStack(parseConfig({ target: "minikube", ...raw }), CTX);
   await settle();

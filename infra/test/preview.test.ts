@@ -10,7 +10,7 @@ describe("first preview of the local playground", () => {
   it("leaves the manager's Docker provider unconfigured (no host) until the Swarm exists", async () => {
     const { parseConfig } = await import("../config");
     const { STACKS } = await import("../stacks");
-    STACKS.local(parseConfig({ target: "local", endpointMode: "dnsrr" }), { stack: "test", projectDir: "..", stateDir: "/state/test", homeDir: "/home/me" });
+    STACKS.local(parseConfig({ target: "local", endpointMode: "dnsrr" }), { stack: "test", projectDir: "..", stateDir: "/state/test", homeDir: "/home/me", providerPath: (p: string) => p });
     await settle();
     const provider = named("manager").inputs;
     // Unknown values (the CLI shows "output<string>"): the engine does not configure the provider. The

@@ -13,6 +13,7 @@ import {
   shq,
   swarmInitScript,
   swarmJoinScript,
+  pinImageScript,
   waitForRolloutScript,
   waitForSshScript,
 } from "../swarm/scripts";
@@ -27,9 +28,11 @@ const rendered: Record<string, string> = {
   joinTokenManager: joinTokenScript("manager"),
   swarmJoin: swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" }),
   labelNode: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.redis": "true", "dockercoins.node": "node2" } }),
+  labelNodeManager: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.node": "node2" }, role: "manager" }),
   drainAndRemove: drainAndRemoveNodeScript({ nodeAddress: "10.0.0.12" }),
   leaveSwarm: leaveSwarmScript(),
   waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
+  pinImage: pinImageScript("redis:7-bookworm"),
 };
 
 describe("rendered bootstrap scripts", () => {
@@ -57,10 +60,10 @@ describe("bootstrapDockerScript", () => {
     expect(JSON.parse(json)).toEqual({ "insecure-registries": ["10.0.0.11:5000", "10.0.0.12:5000"] });
   });
 
-  it("a Docker Hub mirror goes into registry-mirrors, and an http one into the insecure registries too", () => {
+  it("a Docker Hub mirror goes into registry-mirrors, and an http one into the insecure registries with its scheme (BuildKit's plain-HTTP mark)", () => {
     const json = (s: string) => JSON.parse(s.split("<<'DAEMON_JSON'\n")[1].split("\nDAEMON_JSON")[0]);
     expect(json(bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"], registryMirrors: ["http://10.0.0.5:5001/"] }))).toEqual({
-      "insecure-registries": ["10.0.0.11:5000", "10.0.0.5:5001"],
+      "insecure-registries": ["10.0.0.11:5000", "http://10.0.0.5:5001"],
       "registry-mirrors": ["http://10.0.0.5:5001"],
     });
     expect(json(bootstrapDockerScript({ insecureRegistries: [], registryMirrors: ["https://mirror.example.com"] }))).toEqual({
@@ -124,6 +127,12 @@ describe("bootstrapDockerScript", () => {
 });
 
 describe("swarm scripts", () => {
+  it("init takes Swarm's overlay address pool when given", () => {
+    expect(rendered.swarmInit).not.toContain("--default-addr-pool");
+    expect(swarmInitScript({ advertiseAddr: "10.0.0.11", defaultAddrPool: "10.20.0.0/16" })).toContain("--default-addr-pool '10.20.0.0/16'");
+    expect(() => swarmInitScript({ advertiseAddr: "10.0.0.11", defaultAddrPool: "x; rm -rf /" })).toThrow(/CIDR/);
+  });
+
   it("join uses the manager's port 2377 unless one is given", () => {
     expect(rendered.swarmJoin).toContain(`--token "$token" '10.0.0.11:2377'`);
     expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12" })).toContain("'10.0.0.11:4000'");

@@ -24,7 +24,10 @@ beforeEach(async () => {
 // Configured keys are written to <stateDir>/ssh/id by the program itself: keep that in a scratch directory.
 const STATE = fs.mkdtempSync(path.join(os.tmpdir(), "dc-state-"));
 afterAll(() => fs.rmSync(STATE, { recursive: true, force: true }));
-const CTX = { stack: "test", projectDir: "..", stateDir: STATE, homeDir: "/home/me" };
+// As Pulumi runs the program: in infra/, so providers get paths relative to it.
+const PROGRAM_DIR = path.resolve(__dirname, "..");
+const CTX = { stack: "test", projectDir: "..", stateDir: STATE, homeDir: "/home/me", providerPath: (p: string) => path.relative(PROGRAM_DIR, p) };
+const fromProgram = (p: string) => path.relative(PROGRAM_DIR, p);
 const KEY = {
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nuser\n-----END OPENSSH PRIVATE KEY-----\n",
   sshPublicKey: "ssh-ed25519 AAAAC3Nza user@laptop",
@@ -68,8 +71,8 @@ describe("every Swarm target: exact resource counts", () => {
       "docker:index/container:Container": 5,
       "dockercoins:swarm:Cluster": 1,
       // per node: wait-for-ssh, docker, labels (15); init, 2 token reads, 4 joins; docker group on the manager;
-      // the app's rollout wait
-      "command:remote:Command": 24,
+      // the app's rollout wait; the registry and redis images pinned by digest
+      "command:remote:Command": 26,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/service:Service": 6, // registry + redis, rng, hasher, worker, webui
@@ -83,7 +86,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
-      "command:remote:Command": 24,
+      "command:remote:Command": 26,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/network:Network": 2,
@@ -98,7 +101,7 @@ describe("every Swarm target: exact resource counts", () => {
     const counts = countByType();
     expect(counts["aws:ec2/instance:Instance"]).toBe(5);
     expect(counts["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]).toBe(7);
-    expect(counts["command:remote:Command"]).toBe(24);
+    expect(counts["command:remote:Command"]).toBe(26);
     expect(counts["docker:index/service:Service"]).toBe(6);
     expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
@@ -118,8 +121,11 @@ describe("local target", () => {
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
       expect(service(svc).taskSpec.containerSpec.image).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
     }
-    expect(service("redis").taskSpec.containerSpec.image).toBe("redis:7-bookworm");
-    expect(named("registry-registry").inputs.taskSpec.containerSpec.image).toBe("registry:2");
+    // Configured by tag, deployed by the digest the manager resolved (what Swarm would otherwise store itself).
+    expect(plain(named("redis-image-pin").inputs.create)).toContain("img='\\''redis:7-bookworm'\\''");
+    expect(plain(named("registry-image-pin").inputs.create)).toContain("img='\\''registry:2'\\''");
+    expect(service("redis").taskSpec.containerSpec.image).toMatch(/^redis@sha256:[0-9a-f]+$/);
+    expect(named("registry-registry").inputs.taskSpec.containerSpec.image).toMatch(/^registry@sha256:[0-9a-f]+$/);
   });
 
   it("the Docker provider reaches node1 over SSH with the key file and throwaway host keys", async () => {
@@ -127,7 +133,8 @@ describe("local target", () => {
     expect(named("manager").inputs).toMatchObject({
       host: "ssh://root@127.0.0.1:22001",
       sshOpts: JSON.stringify([
-        "-i", `${STATE}/ssh/id`, "-o", "IdentitiesOnly=yes",
+        // Relative to the program's folder: the provider's config is the same from any checkout.
+        "-i", fromProgram(`${STATE}/ssh/id`), "-o", "IdentitiesOnly=yes",
         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
       ]),
@@ -173,7 +180,7 @@ describe("local target", () => {
 
   it("debug service: global, on the overlay, from debugImage", async () => {
     await run({ ...DEV, debugService: "true" });
-    expect(service("debug")).toMatchObject({ mode: { global: true }, taskSpec: { containerSpec: { image: "alpine:3", args: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"] } } });
+    expect(service("debug")).toMatchObject({ mode: { global: true }, taskSpec: { containerSpec: { image: expect.stringMatching(/^debug@sha256:/), args: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"] } } });
     expect(ofType("docker:index/service:Service")).toHaveLength(7);
   });
 
@@ -222,8 +229,8 @@ describe("remote and manager targets", () => {
     expect(service("rng").taskSpec.containerSpec.image).toMatch(/^192\.168\.1\.101:5000\/dockercoins\/rng@sha256:[0-9a-f]{64}$/);
     expect(named("manager").inputs.host).toBe("ssh://root@192.168.1.101:22");
     expect(JSON.parse(named("manager").inputs.sshOpts)).toEqual([
-      "-i", `${STATE}/ssh/id`, "-o", "IdentitiesOnly=yes",
-      "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${STATE}/ssh/known_hosts`,
+      "-i", fromProgram(`${STATE}/ssh/id`), "-o", "IdentitiesOnly=yes",
+      "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${fromProgram(`${STATE}/ssh/known_hosts`)}`,
       "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
     ]);
     // 3 managers: node2 and node3 join with the manager token, handed over on standard input (a secret),
@@ -302,7 +309,7 @@ describe("ordering (local target)", () => {
       expect(named(`images-${svc}`).dependencies).toEqual(["registry-network", "registry-registry"]);
       expect(named(`dockercoins-${svc}`).dependencies).toEqual(["dockercoins-network", `images-${svc}`]);
     }
-    expect(named("dockercoins-redis").dependencies).toEqual(["dockercoins-network"]);
+    expect(named("dockercoins-redis").dependencies).toEqual(["dockercoins-network", "redis-image-pin"]);
     // Everything on the Swarm goes through the manager's provider.
     for (const r of ofType("docker:index/service:Service")) expect(r.provider).toContain("::manager::");
   });
@@ -313,7 +320,7 @@ describe("ordering (local target)", () => {
     // The services, plus what its inputs come from: the images (in the key) and the login key.
     expect(rollout.dependencies).toEqual([
       "dockercoins-hasher", "dockercoins-redis", "dockercoins-rng", "dockercoins-webui", "dockercoins-worker",
-      "images-hasher", "images-rng", "images-webui", "images-worker", "ssh-key-read",
+      "images-hasher", "images-rng", "images-webui", "images-worker", "redis-image-pin", "ssh-key-read",
     ]);
     expect(plain(rollout.inputs.create)).toContain("for svc in redis rng hasher worker webui; do");
     expect(rollout.inputs.connection).toBeDefined();
