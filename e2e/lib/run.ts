@@ -40,7 +40,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       const r = { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
       if ((code !== 0 || signal) && !opts.allowFailure) {
         const why = signal ? `killed by ${signal}${signal === "SIGKILL" ? ` (timeout ${timeoutMs} ms?)` : ""}` : `exit ${code}`;
-        reject(new Error(`${cmd} ${args.join(" ").slice(0, 300)}: ${why}\n${r.stderr.slice(-3000)}${r.stdout.slice(-1000)}`));
+        reject(new Error(`${cmd} ${args.join(" ").slice(0, 300)}: ${why}\n${r.stderr.slice(-3000)}${r.stdout.slice(-4000)}`));
       } else resolve(r);
     });
     child.stdin.on("error", () => {}); // a command that exits early must not crash us with EPIPE

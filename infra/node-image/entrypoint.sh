@@ -75,9 +75,12 @@ printf '%s\n' "${SSH_AUTHORIZED_KEY:-}" >/root/.ssh/authorized_keys
 umask 022
 mkdir -p /run/sshd
 
-# dockerd in its own session so that the bootstrap script can restart it like a service.
-# shellcheck disable=SC2086
-setsid dockerd ${DOCKERD_ARGS:-} >/var/log/dockerd.log 2>&1 </dev/null &
+# dockerd in its own session so that the bootstrap script can restart it like a service. A machine
+# without Docker (the e2e's stand-in for a user's VM) gets it from the bootstrap, which starts it itself.
+if command -v dockerd >/dev/null; then
+  # shellcheck disable=SC2086
+  setsid dockerd ${DOCKERD_ARGS:-} >/var/log/dockerd.log 2>&1 </dev/null &
+fi
 
 log "node $(hostname) up; sshd in the foreground"
 # AcceptEnv: pulumi-command hands a command's previous output to its delete script in these variables.

@@ -1,0 +1,294 @@
+// The product's main job, for real: `pulumi up` of the `dev` playground stack with the real Pulumi engine and
+// the real command and docker provider plugins, then the workshop driven with the README's commands
+// (config set + up), a no-change up, refresh without drift, destroy and stack rm. No provider is mocked.
+// Runs wherever scripts/pulumi-engine.sh finds an engine with the plugins; elsewhere it is skipped, loudly.
+import { cpSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { longestStall, measureRate, readJson, sampleFor } from "./lib/mining";
+import { engineMissing, forceRemove, leftovers, PulumiCheckout, type PreviewStep } from "./lib/pulumi";
+import { docker, Phases, waitFor } from "./lib/run";
+import { VmFixture } from "./lib/vms";
+
+const STACK = "dev";
+const PREFIX = `dockercoins-${STACK}`;
+const MANAGER = `${PREFIX}-node1`;
+const WEBUI = "http://127.0.0.1:8000";
+const MIN = 60_000;
+
+const missing = engineMissing();
+if (missing) {
+  console.warn(
+    `[pulumi e2e] SKIPPED: no Pulumi engine with the command and docker plugins (${missing}). ` +
+      "Install the Pulumi CLI, or build one with scripts/pulumi-engine.sh and install the plugins it names.",
+  );
+}
+
+const phases = new Phases("pulumi e2e");
+/** Figures for the README: seconds per step. */
+const figures: Record<string, number> = {};
+async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await phases.time(name, fn);
+  } finally {
+    figures[name] = (Date.now() - t0) / 1000;
+  }
+}
+
+/** `docker ...` on the Swarm's manager node. */
+const onManager = async (command: string) => (await docker(["exec", MANAGER, "sh", "-c", command])).stdout.trim();
+const replicasOf = (svc: string) => onManager(`docker service ls --filter name=${svc} --format '{{.Name}} {{.Replicas}}'`);
+const changes = (steps: PreviewStep[]) => steps.map((s) => `${s.op} ${s.name}`).sort();
+
+describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground stack (real engine and plugins)", () => {
+  let co: PulumiCheckout;
+  let globalRate = 0;
+
+  beforeAll(async () => {
+    const running = await leftovers(PREFIX);
+    if (running.length) {
+      throw new Error(
+        `a ${STACK} playground is already here (${running.join(", ")}): this test would take it over. ` +
+          "Destroy it first: source scripts/pulumi-env.sh && pulumi destroy --stack dev",
+      );
+    }
+    co = new PulumiCheckout(STACK);
+  });
+
+  afterAll(async () => {
+    if (co && (await leftovers(PREFIX)).length) {
+      // A failed step: try Pulumi's own way out first, then make sure nothing stays behind.
+      await co.pulumi("destroy --yes --refresh", { allowFailure: true, timeoutMs: 5 * MIN });
+      await forceRemove(PREFIX);
+    }
+    await co?.remove();
+    console.log(`[pulumi e2e] wall time per step\n${phases.table()}`);
+  }, 10 * MIN);
+
+  it("scripts/up.sh from nothing: webui answers and mines ~3.3 hashes/s with 1 worker; no key printed", async () => {
+    const r = await timed("fresh up (scripts/up.sh)", () => co.upScript());
+    expect(r.stdout).toMatch(/Resources:\s+\+ \d+ created/);
+    expect(r.stdout + r.stderr).not.toMatch(/from \$PATH|Unable to set 'PULUMI_COMMAND/);
+    const page = await fetch(`${WEBUI}/`, { signal: AbortSignal.timeout(5000) });
+    expect(page.status).toBe(200);
+    await waitFor("hashes counted", async () => ((await readJson(WEBUI)).hashes > 0 ? true : undefined), 60_000);
+    const { rate } = await measureRate(WEBUI, 5_000, 20_000);
+    console.log(`[pulumi e2e] 1 worker: ${rate.toFixed(2)} hashes/s`);
+    expect(rate).toBeGreaterThan(2.8);
+    expect(rate).toBeLessThan(3.8);
+  }, 25 * MIN);
+
+  it("workerReplicas 10: the preview shows exactly one update (worker); up converges; ~10 hashes/s", async () => {
+    await co.configSet("workerReplicas", "10");
+    const steps = await timed("preview (scale change)", () => co.previewChanges());
+    expect(changes(steps)).toEqual(["update dockercoins-worker"]);
+    await timed("scale worker 1 -> 10, all tasks running", async () => {
+      await co.up();
+      await waitFor("10/10 workers", async () => ((await replicasOf("worker")) === "worker 10/10" ? true : undefined), 2 * MIN, 500);
+    });
+    const { rate } = await measureRate(WEBUI, 10_000, 20_000);
+    console.log(`[pulumi e2e] 10 workers, 1 rng: ${rate.toFixed(2)} hashes/s`);
+    expect(rate).toBeGreaterThan(8);
+    expect(rate).toBeLessThan(10.8);
+  }, 5 * MIN);
+
+  it("rngMode global: rng re-created with one task per node; at least 25 hashes/s", async () => {
+    await co.configSet("rngMode", "global");
+    expect(changes(await co.previewChanges())).toEqual(["replace dockercoins-rng", "replace dockercoins-rollout"].sort());
+    await timed("rng global", () => co.up());
+    expect(await replicasOf("rng")).toBe("rng 5/5");
+    globalRate = (await measureRate(WEBUI, 15_000, 20_000)).rate;
+    console.log(`[pulumi e2e] 10 workers, rng global: ${globalRate.toFixed(2)} hashes/s`);
+    expect(globalRate).toBeGreaterThanOrEqual(25);
+  }, 5 * MIN);
+
+  it("timing zero-delay: a rolling update one task at a time, mining never stalls, hashes/s rises many-fold; then back", async () => {
+    await co.configSet("timing", "zero-delay");
+    expect(changes(await co.previewChanges())).toEqual(
+      ["update dockercoins-hasher", "update dockercoins-rng", "update dockercoins-worker", "replace dockercoins-rollout"].sort(),
+    );
+    let upDone = false;
+    const sampling = sampleFor(WEBUI, 10 * MIN, 500, () => upDone);
+    const started = Date.now();
+    await timed("rolling update to zero-delay", async () => {
+      try {
+        await co.up();
+      } finally {
+        upDone = true;
+      }
+    });
+    const { samples, failures } = await sampling;
+    const stall = longestStall(samples);
+    console.log(`[pulumi e2e] during the rollout: ${samples.length} samples, ${failures} failed reads, longest stall ${stall.toFixed(1)} s`);
+    expect(stall).toBeLessThan(5);
+    expect(failures).toBeLessThanOrEqual(2);
+
+    // `pulumi up` returned only once Swarm had finished: every update completed, none rolled back.
+    for (const svc of ["rng", "hasher", "worker"]) {
+      expect(await onManager(`docker service inspect -f '{{.UpdateStatus.State}}' ${svc}`)).toBe("completed");
+    }
+    // One task at a time, `delay` (5 s) apart: the new worker tasks started one by one over the rollout.
+    const created = (await onManager(`docker service ps -q --filter desired-state=running worker | xargs docker inspect -f '{{.CreatedAt}}'`))
+      .split("\n").map((t) => Date.parse(t.replace(/ \+0000 UTC$/, "Z").replace(" ", "T"))).sort((a, b) => a - b);
+    expect(created).toHaveLength(10);
+    expect(created.every((t) => t >= started)).toBe(true);
+    const gaps = created.slice(1).map((t, i) => (t - created[i]) / 1000);
+    console.log(`[pulumi e2e] worker tasks started ${gaps.map((g) => g.toFixed(1)).join(", ")} s apart`);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(4.5);
+
+    const { rate } = await measureRate(WEBUI, 5_000, 15_000);
+    console.log(`[pulumi e2e] zero-delay: ${rate.toFixed(1)} hashes/s (${(rate / globalRate).toFixed(1)}x the workshop timing)`);
+    expect(rate).toBeGreaterThan(3 * globalRate);
+
+    await co.configSet("timing", "workshop");
+    await timed("rolling update back to workshop timing", () => co.up());
+  }, 20 * MIN);
+
+  it("debugService: a task on every node; inside the overlay it resolves and reaches rng and hasher", async () => {
+    // Any image with a shell serves (the default is alpine:3); redis:7-bookworm is already on every node here.
+    await co.configSet("debugImage", "redis:7-bookworm");
+    await co.configSet("debugService", "true");
+    await timed("debug service on", () => co.up());
+    const nodes = (await onManager("docker service ps --filter desired-state=running --format '{{.Node}}' debug")).split("\n").sort();
+    expect(nodes).toEqual(["node1", "node2", "node3", "node4", "node5"]);
+    const task = await onManager("docker ps -q --filter label=com.docker.swarm.service.name=debug | head -1");
+    const inOverlay = async (script: string) => (await docker(["exec", MANAGER, "docker", "exec", task, "bash", "-c", script])).stdout;
+    expect((await inOverlay("getent hosts rng")).trim().split("\n")).toHaveLength(5); // dnsrr: every global rng task
+    expect(await inOverlay("getent hosts hasher")).toMatch(/^\d+\.\d+\.\d+\.\d+\s+hasher/);
+    const http = (host: string, request: string) =>
+      inOverlay(`exec 3<>/dev/tcp/${host}/80; printf '${request}' >&3; timeout 5 cat <&3`);
+    expect(await http("rng", "GET /8 HTTP/1.0\\r\\nHost: rng\\r\\n\\r\\n")).toMatch(/^HTTP\/1\.1 200/);
+    const hashed = await http("hasher", "POST / HTTP/1.0\\r\\nHost: hasher\\r\\nContent-Length: 3\\r\\n\\r\\nabc");
+    expect(hashed).toMatch(/^HTTP\/1\.1 200/);
+    expect(hashed).toContain("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); // sha256("abc")
+  }, 5 * MIN);
+
+  it("day two: webuiReplicas and managerCount change the live Swarm in place; no node leaves, mining goes on", async () => {
+    const nodesNow = async () =>
+      (await onManager("docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'")).split("\n").map((l) => l.trim()).sort();
+    const before = (await readJson(WEBUI)).hashes;
+    const inPlace = (steps: PreviewStep[]) => steps.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.name}`);
+
+    await co.configSet("webuiReplicas", "2");
+    expect(inPlace(await co.previewChanges())).toEqual([]);
+    await timed("day two: webuiReplicas 1 -> 2", () => co.up());
+    expect(await nodesNow()).toEqual(["node1 Leader", "node2", "node3", "node4", "node5"]);
+    expect(await onManager("docker node inspect -f '{{index .Spec.Labels \"dockercoins.webui\"}}' node2")).toBe("true");
+
+    await co.configSet("managerCount", "3");
+    expect(inPlace(await co.previewChanges())).toEqual([]);
+    await timed("day two: managerCount 1 -> 3", () => co.up());
+    // `up` returned once each promoted node was a reachable manager.
+    expect(await nodesNow()).toEqual(["node1 Leader", "node2 Reachable", "node3 Reachable", "node4", "node5"]);
+
+    await co.configSet("managerCount", "1");
+    await co.configSet("webuiReplicas", "1");
+    expect(inPlace(await co.previewChanges())).toEqual([]);
+    await timed("day two: managerCount 3 -> 1, webuiReplicas 2 -> 1", () => co.up());
+    expect(await nodesNow()).toEqual(["node1 Leader", "node2", "node3", "node4", "node5"]);
+    expect(await onManager("docker node inspect -f '{{index .Spec.Labels \"dockercoins.webui\"}}' node2")).toBe("");
+    expect(await replicasOf("webui")).toBe("webui 1/1");
+
+    await waitFor("mining on", async () => ((await readJson(WEBUI)).hashes > before + 50 ? true : undefined), MIN);
+  }, 10 * MIN);
+
+  it("no drift: a second up changes nothing; refresh then preview shows no changes", async () => {
+    const again = await timed("no-change up", () => co.up("--expect-no-changes"));
+    expect(again.stdout).toMatch(/\d+ unchanged/);
+    expect(again.stdout).not.toMatch(/to (update|replace|create|delete)|[~+-] \d+ (updated|replaced|created|deleted)/);
+    await timed("refresh", () => co.pulumi("refresh --yes"));
+    await timed("preview (no change)", () => co.pulumi("preview --expect-no-changes"));
+  }, 5 * MIN);
+
+  it("destroy leaves no container, network or volume; stack rm works", async () => {
+    await timed("destroy", () => co.pulumi("destroy --yes"));
+    expect(await leftovers(PREFIX)).toEqual([]);
+    await co.pulumi("stack rm --yes");
+    expect((await co.sh("pulumi stack ls --json")).stdout).not.toContain(`"${STACK}"`);
+    // The whole session printed no private key (PulumiCheckout checks every command's output).
+    expect(co.transcript.length).toBeGreaterThan(10);
+    console.log(`[pulumi e2e] figures (s): ${JSON.stringify(figures)}`);
+  }, 5 * MIN);
+});
+
+// The `vms` target: five machines WITHOUT Docker, reached over SSH as a sudo user; the program's own bootstrap
+// installs Docker, forms the Swarm and deploys. The path of users with their own five VMs.
+describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on five plain SSH machines", () => {
+  const VMS_STACK = "vms";
+  const vms = new VmFixture({ prefix: "dockercoins-e2e-vms", subnet: "172.29.214.0/24", count: 5, sshBasePort: 22201, mirrorPushPort: 15501 });
+  const webui = `http://${vms.vm(1).address}:8000`;
+  let co: PulumiCheckout;
+
+  beforeAll(async () => {
+    await timed("vms: five Debian machines without Docker, a Docker Hub mirror", () => vms.up());
+    co = new PulumiCheckout(VMS_STACK);
+  }, 15 * MIN);
+
+  afterAll(async () => {
+    if (co && (await vms.sh(1, "docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || true").catch(() => "")) === "active") {
+      await co.pulumi("destroy --yes --refresh", { allowFailure: true, timeoutMs: 5 * MIN });
+    }
+    await co?.remove();
+    const left = await vms.down();
+    vms.removeKey();
+    if (left.length) console.error(`[pulumi e2e] vms teardown left: ${left.join(", ")}`);
+    console.log(`[pulumi e2e] wall time per step\n${phases.table()}`);
+  }, 10 * MIN);
+
+  it("pulumi up installs Docker over SSH (sudo), forms a 5-node Swarm and mines ~3.3 hashes/s", async () => {
+    for (const v of [1, 5]) expect(await vms.sh(v, "command -v dockerd || echo none")).toBe("none");
+    await co.sh(`pulumi stack init ${VMS_STACK}`);
+    // Every Docker Hub pull goes through the mirror: the services' (registry, redis) and the image builds'.
+    for (const [k, v] of Object.entries({
+      target: "vms", vmHosts: vms.vmHosts, endpointMode: "dnsrr", registryMirror: vms.mirrorUrl,
+    })) await co.configSet(k, v);
+    await co.sh(`pulumi config set --secret dockercoins:sshPrivateKey --stack ${VMS_STACK} < ${vms.keyDir}/id`);
+    const r = await timed("vms: fresh up (Docker installed by the bootstrap)", () =>
+      co.upScript(),
+    );
+    expect(r.stdout).toMatch(/Resources:\s+\+ \d+ created/);
+    for (const v of [1, 2, 3, 4, 5]) {
+      expect(await vms.sh(v, "dpkg-query -W -f '${Status}' docker.io")).toBe("install ok installed");
+      expect(await vms.sh(v, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("active");
+    }
+    expect(await vms.sh(1, "docker node ls -q | wc -l")).toBe("5");
+    // The images were built on the manager, their base pulled through the mirror.
+    expect(await vms.sh(1, "docker image ls --format '{{.Repository}}' | grep -c '/dockercoins/'")).not.toBe("0");
+    await waitFor("hashes counted", async () => ((await readJson(webui)).hashes > 0 ? true : undefined), 2 * MIN);
+    const { rate } = await measureRate(webui, 5_000, 20_000);
+    console.log(`[pulumi e2e] vms, 1 worker: ${rate.toFixed(2)} hashes/s`);
+    expect(rate).toBeGreaterThan(2.8);
+    expect(rate).toBeLessThan(3.8);
+  }, 30 * MIN);
+
+  it("workerReplicas 10: one update, ~10 hashes/s", async () => {
+    await co.configSet("workerReplicas", "10");
+    expect(changes(await co.previewChanges())).toEqual(["update dockercoins-worker"]);
+    await timed("vms: scale worker 1 -> 10", () => co.up());
+    const { rate } = await measureRate(webui, 15_000, 20_000);
+    console.log(`[pulumi e2e] vms, 10 workers, 1 rng: ${rate.toFixed(2)} hashes/s`);
+    expect(rate).toBeGreaterThan(8);
+    expect(rate).toBeLessThan(10.8);
+  }, 5 * MIN);
+
+  it("destroy from another checkout on another path: services gone, every node drained and out of the Swarm", async () => {
+    // A colleague's clone (or CI) with the same state and the committed stack file, but none of the files
+    // `up` wrote here: --run-program writes the configured key again, and the provider's key path in the
+    // state is relative, so it resolves there too.
+    const elsewhere = new PulumiCheckout(VMS_STACK, co.backend);
+    try {
+      cpSync(join(co.dir, `Pulumi.${VMS_STACK}.yaml`), join(elsewhere.dir, `Pulumi.${VMS_STACK}.yaml`));
+      await elsewhere.sh("npm ci --no-audit --no-fund", { timeoutMs: 5 * MIN });
+      expect(existsSync(join(elsewhere.dir, ".pulumi-state"))).toBe(false);
+      await timed("vms: destroy (another checkout)", () => elsewhere.pulumi("destroy --yes --run-program"));
+    } finally {
+      await elsewhere.remove();
+    }
+    for (const v of [1, 2, 3, 4, 5]) {
+      expect(await vms.sh(v, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("inactive");
+    }
+    expect(await vms.sh(1, "docker ps -q | wc -l")).toBe("0");
+    await co.pulumi("stack rm --yes");
+  }, 10 * MIN);
+});
