@@ -21,7 +21,7 @@ import {
   type DockerCoinsServicesOptions,
 } from "../../infra/swarm/dockercoins";
 import { renderStackFile } from "../../infra/swarm/stackfile";
-import { docker, Phases, run, sleep, waitFor, type RunOptions } from "./run";
+import { docker, Phases, removeLabelled, run, waitFor, type RunOptions } from "./run";
 
 // A 5-node Swarm on this machine built the way the Pulumi program's `local` target builds it: the same
 // node image and container settings (infra/hosts/local.ts), the same rendered bootstrap scripts run over
@@ -296,24 +296,12 @@ export class SwarmPlayground {
   // ---------------------------------------------------------------- teardown
   /** Removes every container, network and volume carrying our label; returns what is still there. */
   async down(): Promise<string[]> {
-    const ids = async (kind: "container" | "network" | "volume") =>
-      (await docker([kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${this.label}`], { allowFailure: true })).stdout
-        .split("\n").filter(Boolean);
-    const containers = await ids("container");
-    if (containers.length) await docker(["rm", "-f", "-v", ...containers], { allowFailure: true, timeoutMs: 180_000 });
-    const networks = await ids("network");
-    if (networks.length) await docker(["network", "rm", ...networks], { allowFailure: true });
-    const volumes = await ids("volume");
-    if (volumes.length) await docker(["volume", "rm", "-f", ...volumes], { allowFailure: true, timeoutMs: 180_000 });
+    const left = await removeLabelled(this.label);
     if (this.keyDir) {
       rmSync(this.keyDir, { recursive: true, force: true });
       this.keyDir = undefined;
     }
-    await sleep(200);
-    return [
-      ...(await ids("container")).map((i) => `container ${i}`),
-      ...(await ids("network")).map((i) => `network ${i}`),
-      ...(await ids("volume")).map((i) => `volume ${i}`),
-    ];
+    return left;
   }
+
 }

@@ -50,6 +50,28 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
 
 export const docker = (args: string[], opts?: RunOptions) => run("docker", args, opts);
 
+/**
+ * Removes every container (with its anonymous volumes), network and volume carrying `label` (key=value);
+ * returns what is still there afterwards, as "kind id".
+ */
+export async function removeLabelled(label: string): Promise<string[]> {
+  const ids = async (kind: "container" | "network" | "volume") =>
+    (await docker([kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${label}`], { allowFailure: true })).stdout
+      .split("\n").filter(Boolean);
+  const containers = await ids("container");
+  if (containers.length) await docker(["rm", "-f", "-v", ...containers], { allowFailure: true, timeoutMs: 180_000 });
+  const networks = await ids("network");
+  if (networks.length) await docker(["network", "rm", ...networks], { allowFailure: true });
+  const volumes = await ids("volume");
+  if (volumes.length) await docker(["volume", "rm", "-f", ...volumes], { allowFailure: true, timeoutMs: 180_000 });
+  await sleep(200);
+  return [
+    ...(await ids("container")).map((i) => `container ${i}`),
+    ...(await ids("network")).map((i) => `network ${i}`),
+    ...(await ids("volume")).map((i) => `volume ${i}`),
+  ];
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `check` until it returns a value (not undefined) or time runs out. */

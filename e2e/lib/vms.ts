@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NODE_CAPABILITIES, NODE_SECURITY_OPTS } from "../../infra/hosts/local";
 import { ROOT } from "./pulumi";
-import { docker, run, waitFor } from "./run";
+import { docker, removeLabelled, run, waitFor } from "./run";
 
 // Five stand-ins for a user's own VMs, for the `vms` target: Debian containers with sshd and sudo but no
 // Docker (e2e/vm-image), on a private bridge, SSH published on 127.0.0.1. Nothing can be pulled from Docker
@@ -96,16 +96,10 @@ export class VmFixture {
   }
 
   /** Removes every container, network and volume of the fixture; returns what is still there. */
-  async down(): Promise<string[]> {
-    const ids = async (kind: "container" | "network" | "volume") =>
-      (await docker([kind, "ls", ...(kind === "container" ? ["-a"] : []), "-q", "--filter", `label=${this.label}`], { allowFailure: true })).stdout
-        .split("\n").filter(Boolean);
-    const containers = await ids("container");
-    if (containers.length) await docker(["rm", "-f", "-v", ...containers], { allowFailure: true });
-    for (const n of await ids("network")) await docker(["network", "rm", n], { allowFailure: true });
-    for (const v of await ids("volume")) await docker(["volume", "rm", v], { allowFailure: true });
-    return [...(await ids("container")), ...(await ids("network")), ...(await ids("volume"))];
+  down(): Promise<string[]> {
+    return removeLabelled(this.label);
   }
+
 
   removeKey(): void {
     rmSync(this.keyDir, { recursive: true, force: true });
