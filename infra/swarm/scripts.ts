@@ -13,7 +13,7 @@ export function shq(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Content hash used as a `triggers` entry: a command re-runs exactly when its script changes. */
+/** SHA-256 of a text, hex: the rollout wait's trigger (services.ts rolloutKey) is the hash of the specs. */
 export function scriptHash(script: string): string {
   return createHash("sha256").update(script).digest("hex");
 }
