@@ -31,6 +31,19 @@ export function swarmIngressRules(adminCidr: string, webuiPort: number): Ingress
   ];
 }
 
+/**
+ * The region's default VPC, where the instances and their security group go. Many organisations delete it;
+ * then EC2 fails late and obscurely, so say it first and how to fix it.
+ */
+export function defaultVpcId(ids: string[], region: string): string {
+  if (ids.length === 0) {
+    throw new pulumi.RunError(
+      `the AWS region ${region} has no default VPC, which this stack uses: create one (aws ec2 create-default-vpc --region ${region}) or choose another region (dockercoins:awsRegion)`,
+    );
+  }
+  return ids[0];
+}
+
 export interface AwsHostsArgs {
   /** Region the instances run in. */
   region: string;
@@ -77,9 +90,12 @@ export class AwsHosts extends pulumi.ComponentResource {
 
     const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.sshPublicKey, tags: args.tags }, child);
 
+    const vpcId = aws.ec2
+      .getVpcsOutput({ filters: [{ name: "is-default", values: ["true"] }] }, { parent: this, provider })
+      .ids.apply((ids) => defaultVpcId(ids, args.region));
     this.securityGroup = new aws.ec2.SecurityGroup(
       `${name}-sg`,
-      { description: "DockerCoins Swarm nodes", tags: args.tags },
+      { description: "DockerCoins Swarm nodes", vpcId, tags: args.tags },
       child,
     );
     const sgId = this.securityGroup.id;

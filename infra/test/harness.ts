@@ -61,6 +61,8 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
       },
       call(args) {
         if (args.token === "aws:ec2/getAmi:getAmi") return { id: "ami-0ubuntu2404", imageId: "ami-0ubuntu2404", name: "ubuntu-noble" };
+        // An account that kept its default VPC (defaultVpcId covers the other case).
+        if (args.token === "aws:ec2/getVpcs:getVpcs") return { id: "eu-west-1", ids: ["vpc-0default"] };
         return {};
       },
     },

@@ -92,6 +92,16 @@ describe("AwsHosts", () => {
     for (const inst of ofType("aws:ec2/instance:Instance")) expect(inst.ignoreChanges).toEqual(["ami"]);
   });
 
+  it("puts the security group in the region's default VPC, and says what to do when there is none", async () => {
+    new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    expect(named("aws-sg").inputs.vpcId).toBe("vpc-0default");
+    expect(aws.defaultVpcId(["vpc-1", "vpc-2"], "eu-west-1")).toBe("vpc-1");
+    expect(() => aws.defaultVpcId([], "eu-west-1")).toThrow(
+      "the AWS region eu-west-1 has no default VPC, which this stack uses: create one (aws ec2 create-default-vpc --region eu-west-1) or choose another region (dockercoins:awsRegion)",
+    );
+  });
+
   it("every host waits for the firewall rules, so destroy revokes SSH only after everything done over it", async () => {
     const c = new aws.AwsHosts("aws", AWS_ARGS);
     await settle();
