@@ -51,7 +51,6 @@ export class SshKey extends pulumi.ComponentResource {
     super("dockercoins:hosts:SshKey", name, {}, opts);
     if (args.privateKey !== undefined) {
       this.privateKey = pulumi.secret(args.privateKey);
-      this.privateKeyPath = pulumi.unsecret(this.privateKey.apply((k) => writeKeyFile(args.dir, k)));
     } else {
       const keyFile = new command.local.Command(
         `${name}-file`,
@@ -66,10 +65,10 @@ export class SshKey extends pulumi.ComponentResource {
         { create: 'cat "$DIR/id"', environment: { DIR: args.dir }, triggers: [keyFile.id], logging: "none" },
         { parent: this, dependsOn: [keyFile], additionalSecretOutputs: ["stdout"] },
       ).stdout;
-      // Written again from the state on every run, so `pulumi destroy --run-program` works from another
-      // checkout or machine, where the generated file does not exist.
-      this.privateKeyPath = pulumi.unsecret(this.privateKey.apply((k) => writeKeyFile(args.dir, k)));
     }
+    // Either key is written to the file on every run (from config, or from the state for a generated one),
+    // so `pulumi destroy --run-program` works from another checkout or machine, where no file exists yet.
+    this.privateKeyPath = pulumi.unsecret(this.privateKey.apply((k) => writeKeyFile(args.dir, k)));
     this.registerOutputs({ publicKey: this.publicKey, privateKeyPath: this.privateKeyPath });
   }
 }

@@ -33,7 +33,6 @@ export function failureRatio(ratio: number): string {
   return text;
 }
 
-const duration = goDuration;
 const MiB = 1024 * 1024;
 
 /**
@@ -43,8 +42,8 @@ const MiB = 1024 * 1024;
 export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<string>): docker.ServiceArgs {
   const update = (u: NonNullable<SwarmServiceSpec["update"]>) => ({
     parallelism: u.parallelism,
-    delay: duration(u.delayS),
-    monitor: duration(u.monitorS),
+    delay: goDuration(u.delayS),
+    monitor: goDuration(u.monitorS),
     failureAction: u.failureAction,
     maxFailureRatio: failureRatio(u.maxFailureRatio),
     order: u.order,
@@ -79,15 +78,15 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
           ? {
               healthcheck: {
                 tests: spec.healthcheck.test,
-                interval: duration(spec.healthcheck.intervalS),
-                timeout: duration(spec.healthcheck.timeoutS),
+                interval: goDuration(spec.healthcheck.intervalS),
+                timeout: goDuration(spec.healthcheck.timeoutS),
                 retries: spec.healthcheck.retries,
-                startPeriod: duration(spec.healthcheck.startPeriodS),
+                startPeriod: goDuration(spec.healthcheck.startPeriodS),
               },
             }
           : {}),
         ...(spec.mounts?.length ? { mounts: spec.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target })) } : {}),
-        ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: duration(spec.stopGracePeriodS) } : {}),
+        ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: goDuration(spec.stopGracePeriodS) } : {}),
       },
       networksAdvanceds: [{ name: networkId }],
       ...(spec.constraints?.length ? { placement: { constraints: spec.constraints } } : {}),
@@ -95,9 +94,9 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
         ? {
             restartPolicy: {
               condition: spec.restart.condition,
-              delay: duration(spec.restart.delayS),
+              delay: goDuration(spec.restart.delayS),
               maxAttempts: spec.restart.maxAttempts,
-              window: duration(spec.restart.windowS),
+              window: goDuration(spec.restart.windowS),
             },
           }
         : {}),
