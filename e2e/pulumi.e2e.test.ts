@@ -205,6 +205,25 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     await timed("preview (no change)", () => co.pulumi("preview --expect-no-changes"));
   }, 5 * MIN);
 
+  it("a join that fails prints its script but not the join token (the token goes on standard input)", async () => {
+    const token = await onManager("docker swarm join-token -q worker");
+    expect(token).toMatch(/^SWMTKN-1-/);
+    // node5 in a Swarm of its own: joining it again must fail ("in another swarm").
+    const node5 = `${PREFIX}-node5`;
+    await docker(["exec", node5, "sh", "-c", "docker swarm leave --force >/dev/null && docker swarm init --advertise-addr eth0 >/dev/null"]);
+    const urn = (await co.pulumi("stack --show-urns")).stdout.match(/urn:pulumi:\S+::swarm-node5-join\b/)?.[0];
+    expect(urn).toBeDefined();
+    const failed = await co.pulumi(`up --yes --replace '${urn}'`, { allowFailure: true });
+    const printed = failed.stdout + failed.stderr;
+    expect(failed.code).not.toBe(0);
+    expect(printed).toContain("this node is in another swarm");
+    // pulumi-command prints the failed command's text: the token would be in it, were it in the script.
+    expect(printed).toContain("docker swarm join --advertise-addr");
+    expect(printed).not.toContain(token);
+    expect((await co.pulumi("stack export")).stdout).not.toContain(token);
+    // destroy (next) drains node5's old entry from the manager and makes node5 leave its own Swarm.
+  }, 5 * MIN);
+
   it("destroy leaves no container, network or volume; stack rm works", async () => {
     await timed("destroy", () => co.pulumi("destroy --yes"));
     expect(await leftovers(PREFIX)).toEqual([]);

@@ -102,6 +102,22 @@ describe("the Pulumi jobs", () => {
     expect(header).toContain("awsAdminCidr");
   });
 
+  it("the runner's SSH to the instances is opened after the AWS credentials, before Pulumi, and always revoked", () => {
+    for (const job of ["preview", "up"]) {
+      const names = steps(job).map((s) => s.uses ?? s.run);
+      const at = (n: string) => names.findIndex((x: string) => x.startsWith(n));
+      const open = at("scripts/ci-ssh-access.sh open");
+      const close = at("scripts/ci-ssh-access.sh close");
+      expect(open, job).toBeGreaterThan(at("aws-actions/configure-aws-credentials@"));
+      expect(open, job).toBeLessThan(at("pulumi/actions@"));
+      expect(close, job).toBe(names.length - 1);
+      // Also after a failed or cancelled Pulumi step: an open port 22 must not outlive the job.
+      expect(steps(job)[close].if, job).toBe("always()");
+      for (const i of [open, close]) expect(steps(job)[i].env, job).toEqual({ PULUMI_STACK: "${{ vars.PULUMI_STACK }}" });
+    }
+    expect(fs.statSync(path.resolve(__dirname, "../../scripts/ci-ssh-access.sh")).mode & 0o111).not.toBe(0);
+  });
+
   it("never runs two updates of main at once", () => {
     expect(wf.concurrency.group).toBe("pulumi-${{ github.event_name }}-${{ github.ref }}");
     expect(wf.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
