@@ -2,16 +2,21 @@
 // Requests are served concurrently (the original had a pool of threads).
 import { createHash } from "node:crypto";
 import os from "node:os";
-import { createService, sleep } from "../lib/service.js";
+import { createService, sleep, type HttpTimeouts } from "../lib/service.js";
 
 export interface HasherOptions {
   delayMs: number;
   bodyLimitBytes: number;
+  timeouts?: HttpTimeouts;
 }
 
-export function buildHasher({ delayMs, bodyLimitBytes }: HasherOptions) {
-  const app = createService({ name: "hasher", bodyLimitBytes });
-  // Hash the raw bytes whatever the content type says; over the limit fastify answers 413.
+export function buildHasher({ delayMs, bodyLimitBytes, timeouts }: HasherOptions) {
+  const app = createService({ name: "hasher", bodyLimitBytes, timeouts });
+  // Hash the raw bytes whatever the content type says, even one that does not parse (`;;;`, which fastify
+  // would refuse with 415 before any parser runs); over the limit fastify answers 413.
+  app.addHook("onRequest", async (request) => {
+    request.headers["content-type"] = "application/octet-stream";
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body));
 

@@ -3,13 +3,42 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { Registry, Histogram, collectDefaultMetrics } from "prom-client";
 import os from "node:os";
+import { intEnv } from "./env.js";
 
 export interface ServiceOptions {
   /** Service name, used in logs and as the `service` label on metrics. */
   name: string;
   logLevel?: string;
   bodyLimitBytes?: number;
+  /** Default: from the environment (httpTimeoutsFromEnv). */
+  timeouts?: HttpTimeouts;
 }
+
+/**
+ * How long a client may take: without bounds one slow or stalled client holds a connection (and, in rng,
+ * a place in line) forever. A request over its time gets 408 and the connection is closed.
+ */
+export interface HttpTimeouts {
+  /** To send the complete request headers (a header trickle). */
+  headersMs: number;
+  /** To send the whole request, headers and body (a body that never completes). */
+  requestMs: number;
+  /** A connection with no traffic either way (also between requests on a keep-alive connection). */
+  idleMs: number;
+}
+
+export function httpTimeoutsFromEnv(): HttpTimeouts {
+  return {
+    headersMs: intEnv("HTTP_HEADERS_TIMEOUT_MS", 10_000, { min: 1 }),
+    requestMs: intEnv("HTTP_REQUEST_TIMEOUT_MS", 30_000, { min: 1 }),
+    idleMs: intEnv("HTTP_IDLE_TIMEOUT_MS", 60_000, { min: 1 }),
+  };
+}
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/** A route pattern (`/:size`, `/vendor/*`) as a RegExp over paths. */
+const routePattern = (url: string) =>
+  new RegExp(`^${url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+").replace(/\*/g, ".*")}$`);
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -27,9 +56,36 @@ class OneLinePerRequest extends LogController {
   }
 }
 
-export function createService({ name, logLevel = process.env.LOG_LEVEL ?? "info", bodyLimitBytes }: ServiceOptions): FastifyInstance {
+export function createService({
+  name,
+  logLevel = process.env.LOG_LEVEL ?? "info",
+  bodyLimitBytes,
+  timeouts = httpTimeoutsFromEnv(),
+}: ServiceOptions): FastifyInstance {
   const logger: FastifyServerOptions["logger"] = { level: logLevel, base: { service: name, host: os.hostname(), pid: process.pid } };
-  const app = Fastify({ logger, logController: new OneLinePerRequest(), bodyLimit: bodyLimitBytes, return503OnClosing: true });
+  const app = Fastify({
+    logger,
+    logController: new OneLinePerRequest(),
+    bodyLimit: bodyLimitBytes,
+    return503OnClosing: true,
+    requestTimeout: timeouts.requestMs,
+    connectionTimeout: timeouts.idleMs,
+    keepAliveTimeout: timeouts.idleMs,
+    // Node checks the header and request times every connectionsCheckingInterval (30 s by default).
+    http: {
+      headersTimeout: Math.min(timeouts.headersMs, timeouts.requestMs),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))),
+    },
+    // Long parameters reach the route, which answers 400 with its own short message (not a 414 that echoes
+    // the path); Node's 16 KiB header limit bounds the request line anyway.
+    routerOptions: { maxParamLength: 16 * 1024 },
+  });
+
+  // A known path with another method is 405 with Allow (RFC 9110), not 404.
+  const routes: { pattern: RegExp; method: string }[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ pattern: routePattern(route.url ?? route.path), method });
+  });
 
   const metrics = new Registry();
   metrics.setDefaultLabels({ service: name });
@@ -55,9 +111,17 @@ export function createService({ name, logLevel = process.env.LOG_LEVEL ?? "info"
     if (status >= 500) request.log.error({ err: error }, "request failed");
     return reply.status(status).send({ error: status >= 500 ? "internal error" : error.message });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: `no route for ${request.method} ${request.url}` }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    const allowed = METHODS.filter((m) => routes.some((r) => r.method === m && r.pattern.test(path)));
+    if (allowed.length) {
+      return reply
+        .status(405)
+        .header("allow", allowed.join(", "))
+        .send({ error: `${request.method} is not allowed on ${path} (allowed: ${allowed.join(", ")})` });
+    }
+    return reply.status(404).send({ error: `no route for ${request.method} ${request.url}` });
+  });
 
   // Graceful close: answers still in flight tell keep-alive clients (e.g. workers) to hang up, so the
   // server is not held open by connections that would otherwise idle until their keep-alive timeout.

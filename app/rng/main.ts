@@ -6,5 +6,6 @@ const app = buildRng({
   delayMs: intEnv("RNG_DELAY_MS", 100),
   concurrency: intEnv("RNG_CONCURRENCY", 1, { min: 1 }),
   maxBytes: intEnv("RNG_MAX_BYTES", 1024 * 1024, { min: 1 }),
+  maxQueue: intEnv("RNG_MAX_QUEUE", 100),
 });
 await runService(app, portEnv(80));

@@ -49,6 +49,36 @@ describe("webui", () => {
     expect(stats.now).toBeLessThan(before + 5);
   });
 
+  it("reports what redis holds when it is not what the workers write: 500 naming the key, never a guess", async () => {
+    const json = async () => {
+      const res = await app.inject("/json");
+      return { status: res.statusCode, body: res.json() };
+    };
+    for (const [value, says] of [
+      ["abc", 'redis key hashes holds "abc", not a count of hashes'],
+      ["1.5", 'redis key hashes holds "1.5", not a count of hashes'],
+      ["-3", 'redis key hashes holds "-3", not a count of hashes'],
+      ["99999999999999999999", 'redis key hashes holds "99999999999999999999", beyond 2^53, which JSON numbers cannot carry exactly'],
+    ]) {
+      await redis.client.set("hashes", value);
+      expect(await json(), value).toEqual({ status: 500, body: { error: says } });
+    }
+    await redis.client.set("hashes", String(Number.MAX_SAFE_INTEGER));
+    expect((await json()).body.hashes).toBe(Number.MAX_SAFE_INTEGER);
+    await redis.client.del("hashes");
+
+    // A key of another type: redis answered, so it is not "unavailable".
+    await redis.client.set("wallet", "not a hash");
+    const wrong = await json();
+    expect(wrong.status).toBe(500);
+    expect(wrong.body.error).toMatch(/^redis key wallet \(a hash\) holds something else: WRONGTYPE/);
+    await redis.client.del("wallet");
+    await redis.client.hset("hashes", "x", "1");
+    expect((await json()).body.error).toMatch(/^redis key hashes \(a counter\) holds something else: WRONGTYPE/);
+    await redis.client.del("hashes");
+    expect(await json()).toMatchObject({ status: 200, body: { coins: 0, hashes: 0 } });
+  });
+
   it("answers 503 with a JSON error while redis is down, and recovers without restart", async () => {
     await redis.stop();
     const down = await app.inject("/json");

@@ -1,5 +1,5 @@
 // webui: serves the page and GET /json with the coin count and the hash counter read from redis.
-import type { Redis } from "ioredis";
+import { ReplyError, type Redis } from "ioredis";
 import fastifyStatic from "@fastify/static";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -28,17 +28,40 @@ export function buildWebui({ redis }: { redis: Redis }) {
 
   const statsSchema = {
     200: { type: "object", properties: { coins: { type: "integer" }, hashes: { type: "integer" }, now: { type: "number" } } },
-    503: { type: "object", properties: { error: { type: "string" } } },
+    "5xx": { type: "object", properties: { error: { type: "string" } } },
   };
   // Numbers, not the original's string-or-null for `hashes`: the page and scripts do arithmetic on them.
+  // What redis holds is the workers' doing; a value they never write is reported as it is (500 naming the
+  // key), never guessed at, and never blamed on redis being down.
   app.get("/json", { schema: { response: statsSchema } }, async (request, reply) => {
-    try {
-      const [coins, hashes] = await Promise.all([redis.hlen("wallet"), redis.get("hashes")]);
-      return { coins, hashes: Number(hashes ?? 0), now: Date.now() / 1000 } satisfies Stats;
-    } catch (err) {
-      request.log.warn({ err: (err as Error).message }, "redis unavailable");
+    const [coins, hashes] = await Promise.allSettled([redis.hlen("wallet"), redis.get("hashes")]);
+    const failed = [coins, hashes].find((r) => r.status === "rejected");
+    if (failed) {
+      const err = failed.reason as Error;
+      if (err instanceof ReplyError) {
+        const key = coins.status === "rejected" ? "wallet (a hash)" : "hashes (a counter)";
+        request.log.error({ err: err.message }, `redis key ${key} holds something else`);
+        return reply.status(500).send({ error: `redis key ${key} holds something else: ${err.message}` });
+      }
+      request.log.warn({ err: err.message }, "redis unavailable");
       return reply.status(503).send({ error: "redis is unavailable, retry shortly" });
     }
+    const count = hashCount((hashes as PromiseFulfilledResult<string | null>).value);
+    if (typeof count === "string") {
+      request.log.error(count);
+      return reply.status(500).send({ error: count });
+    }
+    return { coins: (coins as PromiseFulfilledResult<number>).value, hashes: count, now: Date.now() / 1000 } satisfies Stats;
   });
   return app;
+}
+
+/** The `hashes` counter as a number, or what is wrong with it: a non-negative integer JSON carries exactly. */
+export function hashCount(raw: string | null): number | string {
+  if (raw === null) return 0;
+  const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}...` : raw);
+  if (!/^\d+$/.test(raw)) return `redis key hashes holds ${shown}, not a count of hashes`;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n)) return `redis key hashes holds ${shown}, beyond 2^53, which JSON numbers cannot carry exactly`;
+  return n;
 }

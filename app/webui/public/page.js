@@ -1,14 +1,19 @@
-// Polls json every second, keeps 250 points and charts the mining rate (h2-h1)/(t2-t1), as the original.
+// Polls json every second and charts the mining rate over a short window: workers report their count once
+// a second, so one-second differences jump between 0 and twice the rate (a sawtooth); the rate between
+// readings a few seconds apart is the speed. Keeps 250 points; marks the speed stale when reads fail.
 const POINTS = 250;
+const CHART_WINDOW_S = 5; // the chart: recent enough to show a change within seconds
+const TEXT_WINDOW_S = 10; // the figure: steadier, like the original's average of its last points
+const samples = []; // { now, hashes } as read, newest last
 const times = [];
 const rates = [];
-let previous;
+let lastRead; // when the shown figures were read (epoch s)
 
 const chart = new uPlot(
   {
     width: Math.min(860, window.innerWidth - 40),
     height: 320,
-    series: [{}, { label: "hashes/second", stroke: "#2a7", fill: "rgba(34,170,119,0.25)", width: 2 }],
+    series: [{}, { label: `hashes/second (${CHART_WINDOW_S} s window)`, stroke: "#2a7", fill: "rgba(34,170,119,0.25)", width: 2 }],
     axes: [{}, { label: "hashes/second" }],
     scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
   },
@@ -16,29 +21,45 @@ const chart = new uPlot(
   document.getElementById("chart"),
 );
 
+/** hashes/s between the newest reading and the newest one at least `seconds` older (or the oldest kept). */
+function rateOver(seconds) {
+  const last = samples[samples.length - 1];
+  let base = samples[0];
+  for (const s of samples) if (last.now - s.now >= seconds) base = s;
+  return last.now > base.now ? (last.hashes - base.hashes) / (last.now - base.now) : undefined;
+}
+
+function showStale(reason) {
+  const rate = document.getElementById("rate");
+  rate.dataset.stale = "true";
+  const since = lastRead ? ` The speed shown is from ${new Date(lastRead * 1000).toLocaleTimeString()}, ${Math.round(Date.now() / 1000 - lastRead)} s ago.` : "";
+  document.getElementById("status").textContent = `Cannot read the mining stats: ${reason}.${since}`;
+}
+
 async function refresh() {
-  const status = document.getElementById("status");
   try {
     const response = await fetch("json", { cache: "no-store" });
     const stats = await response.json();
     if (!response.ok) throw new Error(stats.error || `HTTP ${response.status}`);
     document.getElementById("coins").textContent = stats.coins;
-    if (previous && stats.now > previous.now) {
-      const rate = (stats.hashes - previous.hashes) / (stats.now - previous.now);
+    const previous = samples[samples.length - 1];
+    if (previous && stats.hashes < previous.hashes) samples.length = 0; // the counter was reset: start over
+    if (!previous || stats.now > previous.now) samples.push({ now: stats.now, hashes: stats.hashes });
+    while (samples.length && stats.now - samples[0].now > TEXT_WINDOW_S + 2) samples.shift();
+    const chartRate = rateOver(CHART_WINDOW_S);
+    if (chartRate !== undefined) {
       times.push(stats.now);
-      rates.push(rate);
+      rates.push(chartRate);
       if (times.length > POINTS) (times.shift(), rates.shift());
-      // Like the original, show the average over the last points: the counter moves in steps.
-      const recent = rates.slice(-10);
-      const average = recent.reduce((a, b) => a + b, 0) / recent.length;
-      document.getElementById("rate").textContent = `~${average.toFixed(1)}`;
       chart.setData([times, rates]);
       chart.root.parentElement.dataset.points = times.length; // lets tests and people see how much is drawn
+      document.getElementById("rate").textContent = `~${rateOver(TEXT_WINDOW_S).toFixed(1)}`;
     }
-    previous = stats;
-    status.textContent = "";
+    lastRead = stats.now;
+    delete document.getElementById("rate").dataset.stale;
+    document.getElementById("status").textContent = "";
   } catch (err) {
-    status.textContent = `Cannot read the mining stats: ${err.message}`;
+    showStale(err.message.replace(/\.$/, ""));
   }
 }
 
