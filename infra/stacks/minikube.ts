@@ -1,9 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import { ImageName, Images } from "../images";
 import { DockerCoinsK8s } from "../kubernetes/app";
+import type { K8sPlan } from "../kubernetes/manifests";
 import { LoadTest, Monitoring, RngAutoscaler } from "../kubernetes/autoscaling";
 import type { StackContext, StackOutputs } from "./types";
 
@@ -17,6 +19,32 @@ export function minikubeTag(svc: string, imageId: string): string {
 /** The minikube node's IP, read off its engine's address (`minikube docker-env` prints tcp://<ip>:2376). */
 export function minikubeIp(dockerHost: string): string {
   return new URL(dockerHost).hostname;
+}
+
+/**
+ * What the minikube target deploys, from the stack's config, as the arguments of the manifest functions
+ * (kubernetes/manifests.ts): the program makes Pulumi resources of them; the tests apply the same objects to a
+ * real API server. Helm releases (Prometheus, its adapter) are not in it: they are charts, not objects.
+ */
+export function minikubePlan(cfg: DockerCoinsConfig, images: Record<ImageName, pulumi.Input<string>>): K8sPlan {
+  const m = cfg.minikube;
+  return {
+    app: {
+      namespace: NAMESPACE,
+      images: { rng: images.rng, hasher: images.hasher, worker: images.worker, webui: images.webui },
+      imagePullPolicy: "Never" as const,
+      redisImage: cfg.redisImage,
+      replicas: cfg.replicas,
+      timing: cfg.timing,
+      rngAutoscaled: m.hpa !== "none",
+    },
+    httplat: m.prometheus ? { image: images.httplat, imagePullPolicy: "Never" as const, url: `http://${m.httplatTarget}/` } : undefined,
+    hpa:
+      m.hpa === "none"
+        ? undefined
+        : { mode: m.hpa, minReplicas: m.hpaMinReplicas, maxReplicas: m.hpaMaxReplicas, cpuPercent: m.hpaCpuPercent, latencyTargetMs: m.hpaLatencyTargetMs },
+    loadTest: m.loadTest === "none" ? undefined : { target: m.loadTest, image: m.loadTestImage },
+  };
 }
 
 /** minikube: images built straight into its Docker engine, DockerCoins as Deployments, HPA on rng. */
@@ -37,53 +65,26 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
   const ref = (svc: ImageName) =>
     new docker.Tag(`image-${svc}-tag`, { sourceImage: images.refs[svc], targetImage: images.refs[svc].apply((id) => minikubeTag(svc, id)) }, { provider: engine }).targetImage;
 
-  const autoscaled = m.hpa !== "none";
-  const app = new DockerCoinsK8s(
-    "dockercoins",
-    {
-      namespace: NAMESPACE,
-      images: { rng: ref("rng"), hasher: ref("hasher"), worker: ref("worker"), webui: ref("webui") },
-      imagePullPolicy: "Never",
-      redisImage: cfg.redisImage,
-      replicas: cfg.replicas,
-      timing: cfg.timing,
-      rngAutoscaled: autoscaled,
-    },
-    { provider: k8sProvider },
-  );
-  const ns = app.namespace.metadata.name;
-
+  const plan = minikubePlan(cfg, { rng: ref("rng"), hasher: ref("hasher"), worker: ref("worker"), webui: ref("webui"), httplat: m.prometheus ? ref("httplat") : "" });
+  const app = new DockerCoinsK8s("dockercoins", plan.app, { provider: k8sProvider });
+  // The namespace's name is known; depending on the namespace resource keeps creation and deletion in order.
+  const inApp = { provider: k8sProvider, dependsOn: [app.namespace] };
   if (m.prometheus) {
     new Monitoring(
       "monitoring",
       {
-        namespace: ns,
+        namespace: NAMESPACE,
         prometheusChartVersion: m.prometheusChartVersion,
         latencyMetrics: m.hpa === "latency",
         adapterChartVersion: m.prometheusAdapterChartVersion,
-        httplat: { image: ref("httplat"), imagePullPolicy: "Never", url: `http://${m.httplatTarget}/` },
+        httplat: plan.httplat,
       },
-      { provider: k8sProvider },
+      inApp,
     );
   }
-  if (m.hpa !== "none") {
-    new RngAutoscaler(
-      "rng-autoscaler",
-      {
-        namespace: ns,
-        deploymentName: app.deployments.rng.metadata.name,
-        mode: m.hpa,
-        minReplicas: m.hpaMinReplicas,
-        maxReplicas: m.hpaMaxReplicas,
-        cpuPercent: m.hpaCpuPercent,
-        latencyTargetMs: m.hpaLatencyTargetMs,
-      },
-      { provider: k8sProvider },
-    );
-  }
-  if (m.loadTest !== "none") {
-    new LoadTest("loadtest", { namespace: ns, target: m.loadTest, image: m.loadTestImage }, { provider: k8sProvider, dependsOn: [app] });
-  }
+  if (plan.hpa) new RngAutoscaler("rng-autoscaler", { namespace: NAMESPACE, ...plan.hpa }, { provider: k8sProvider, dependsOn: [app.deployments.rng] });
+  if (plan.loadTest) new LoadTest("loadtest", { namespace: NAMESPACE, ...plan.loadTest }, { provider: k8sProvider, dependsOn: [app] });
+  const autoscaled = plan.hpa !== undefined;
 
   return {
     webuiUrl: app.webuiNodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}`),

@@ -97,7 +97,7 @@ describe("minikube stack", () => {
   it("CPU HPA: 50% of requests, 1-10 replicas, on the rng Deployment", async () => {
     await run({});
     expect(named("rng-autoscaler-hpa").inputs.spec).toEqual({
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "dockercoins-rng-abc123" },
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "rng" },
       minReplicas: 1,
       maxReplicas: 10,
       metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
@@ -108,7 +108,7 @@ describe("minikube stack", () => {
   it("latency HPA: Object metric on httplat, 100m target, 1-20, windows 60/180 s, adapter installed after Prometheus", async () => {
     await run({ hpa: "latency" });
     expect(named("rng-autoscaler-hpa").inputs.spec).toEqual({
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "dockercoins-rng-abc123" },
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "rng" },
       minReplicas: 1,
       maxReplicas: 20,
       metrics: [{
