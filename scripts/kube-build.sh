@@ -6,6 +6,8 @@
 #
 #   scripts/kube-build.sh [component...]     default: etcd kube-apiserver kubectl
 #   components: etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
+#               cri-dockerd (the kubelet's runtime on a Docker engine, as minikube's docker driver), coredns,
+#               metrics-server
 #
 # Progress and each build's time go to stderr; the last line of stdout is the bin directory.
 # Knob: KUBE_GO_JOBS (default 2) is `go build -p`; builds run under `nice -n 10` (the machine is shared).
@@ -14,8 +16,12 @@ set -euo pipefail
 KUBE_VERSION=v1.34.4     # the last minor that still runs on cgroup v1 hosts by default
 STAGING_VERSION=v0.34.4  # k8s.io/api, apimachinery, client-go, ... published for that release
 ETCD_VERSION=v3.6.16
+CRI_DOCKERD_VERSION=v0.3.17  # v0.4 needs Docker API 1.42 (Docker 23+); Debian 12 has 20.10 (1.41)
+COREDNS_VERSION=v1.14.7
+METRICS_SERVER_VERSION=v0.8.0
 
-cache="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/kube/k8s-${KUBE_VERSION}_etcd-${ETCD_VERSION}"
+# Every version is in the name: a changed pin builds into a new directory.
+cache="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/kube/k8s-${KUBE_VERSION}_etcd-${ETCD_VERSION}_cri-dockerd-${CRI_DOCKERD_VERSION}_coredns-${COREDNS_VERSION}_metrics-server-${METRICS_SERVER_VERSION}"
 bin="$cache/bin"
 src="$cache/src"
 jobs="${KUBE_GO_JOBS:-2}"
@@ -91,6 +97,19 @@ build_kube() { # component
   timed "$1" bash -c "cd '$d' && go build -p $jobs -trimpath -ldflags '$ldflags' -o '$bin/$1' ./cmd/$1"
 }
 
+# A program whose module is its own main module (its replace directives point at published versions).
+build_module() { # name, module, version, package
+  local d="$src/$1-$3"
+  if [ ! -f "$d/.prepared" ]; then
+    local dir
+    dir=$(go mod download -json "$2@$3" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$dir" ] || die "$2@$3 could not be downloaded"
+    rm -rf "$d" && cp -r "$dir" "$d" && chmod -R u+w "$d" && rm -rf "$d/vendor" "$d/go.work"
+    touch "$d/.prepared"
+  fi
+  timed "$1 $3" bash -c "cd '$d' && go build -p $jobs -trimpath -ldflags '-s -w' -o '$bin/$1' $4"
+}
+
 for c in "${components[@]}"; do
   if [ -x "$bin/$c" ]; then
     log "$c: present ($bin/$c)"
@@ -99,6 +118,9 @@ for c in "${components[@]}"; do
   case "$c" in
     etcd) build_etcd ;;
     kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | kubectl) build_kube "$c" ;;
+    cri-dockerd) build_module cri-dockerd github.com/Mirantis/cri-dockerd "$CRI_DOCKERD_VERSION" . ;;
+    coredns) build_module coredns github.com/coredns/coredns "$COREDNS_VERSION" . ;;
+    metrics-server) build_module metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" ./cmd/metrics-server ;;
     *) die "unknown component $c" ;;
   esac
 done

@@ -1,0 +1,115 @@
+// The minikube-compatible cluster of scripts/kube-cluster.sh, for real: one node container with its own
+// Docker engine, a control plane, kubelet (through cri-dockerd), kube-proxy, CoreDNS and metrics-server, all
+// built from the Go module proxy. Then DockerCoins on it as the minikube target deploys it: the program's
+// own objects (manifestList of the example stack) with images built into the node's engine through its
+// docker-env (imagePullPolicy Never), mining on the webui NodePort; probes that survive a redis outage.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../infra/config";
+import { manifestList } from "../infra/kubernetes/manifests";
+import { minikubePlan } from "../infra/stacks/minikube";
+import { measureRate } from "./lib/mining";
+import { ROOT } from "./lib/pulumi";
+import { docker, Phases, run, waitFor } from "./lib/run";
+
+const NODE_IP = "172.30.49.2";
+const CLIENT = join(homedir(), ".dockercoins-kube");
+const MIN = 60_000;
+const noGo = spawnSync("go", ["version"]).status !== 0;
+if (noGo) console.warn("[kube cluster] SKIPPED: no `go` on PATH to build Kubernetes (scripts/kube-build.sh needs Go 1.24+)");
+
+const cluster = (action: string, timeoutMs = 5 * MIN) => run(join(ROOT, "scripts/kube-cluster.sh"), [action], { timeoutMs });
+let kubectlBin = "";
+const kubectl = (args: string[], opts: { input?: string; allowFailure?: boolean } = {}) =>
+  run(kubectlBin, ["--kubeconfig", join(CLIENT, "kubeconfig"), ...args], { timeoutMs: 2 * MIN, ...opts });
+/** `docker` against the node's own engine, as after `eval $(scripts/kube-cluster.sh docker-env)`. */
+const nodeDocker = (args: string[], input?: Buffer) =>
+  run("docker", args, { env: { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT }, timeoutMs: 15 * MIN, input });
+const pods = async (ns: string) =>
+  JSON.parse((await kubectl(["-n", ns, "get", "pods", "-o", "json"])).stdout).items as {
+    metadata: { name: string; labels: Record<string, string> };
+    status: { phase: string; containerStatuses?: { ready: boolean; restartCount: number }[] };
+  }[];
+const allReady = async (ns: string, count: number) => {
+  const p = await pods(ns);
+  return p.length >= count && p.every((x) => x.status.containerStatuses?.every((c) => c.ready)) ? p : undefined;
+};
+
+describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cluster.sh)", () => {
+  const phases = new Phases("kube cluster");
+
+  beforeAll(async () => {
+    await cluster("down");
+    const up = await phases.time("scripts/kube-cluster.sh up (builds cached)", () => cluster("up", 60 * MIN));
+    kubectlBin = /kubectl: (\S+)/.exec(up.stderr)?.[1] ?? "";
+    process.stderr.write(up.stderr.split("\n").filter((l) => /kube-(build|cluster)\]/.test(l)).join("\n") + "\n");
+  }, 65 * MIN);
+  afterAll(async () => {
+    await cluster("down");
+    console.log(`[kube cluster] wall time per step\n${phases.table()}`);
+  }, 5 * MIN);
+
+  it("one Ready node v1.34.4; CoreDNS and metrics-server running; node metrics served", async () => {
+    const nodes = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout).items;
+    expect(nodes).toHaveLength(1);
+    expect(nodes[0].status.nodeInfo.kubeletVersion).toBe("v1.34.4");
+    expect(nodes[0].status.nodeInfo.containerRuntimeVersion).toMatch(/^docker:\/\//);
+    await waitFor("node Ready", async () => {
+      const n = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout).items[0];
+      return n.status.conditions.find((c: { type: string; status: string }) => c.type === "Ready")?.status === "True" || undefined;
+    }, 2 * MIN);
+    await phases.time("kube-system ready", () => waitFor("CoreDNS and metrics-server ready", () => allReady("kube-system", 2), 4 * MIN, 3000));
+    await phases.time("node metrics", () =>
+      waitFor("metrics.k8s.io serving the node", async () => {
+        const r = await kubectl(["get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"], { allowFailure: true });
+        return r.code === 0 && JSON.parse(r.stdout).items?.length === 1 ? true : undefined;
+      }, 4 * MIN, 5000),
+    );
+  }, 12 * MIN);
+
+  it("DockerCoins from the program's objects, images built into the node's engine (docker-env): ~3.3 hashes/s", async () => {
+    const apps = ["rng", "hasher", "worker", "webui", "httplat"] as const;
+    await phases.time("build images into the node's engine", async () => {
+      // The node's engine pulls nothing here either: give it the bases from this machine's engine.
+      for (const base of ["node:24-bookworm-slim", "redis:7-bookworm"]) {
+        const saved = spawnSync("docker", ["save", base], { maxBuffer: 1 << 30 });
+        await nodeDocker(["load"], saved.stdout);
+      }
+      for (const svc of apps) await nodeDocker(["build", "-q", "-t", `dockercoins/${svc}:kube-e2e`, "-f", `app/${svc}/Dockerfile`, "app"].map((a) => (a === "app" || a.startsWith("app/") ? join(ROOT, a) : a)));
+    });
+    const example = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
+    const cfg = parseConfig({ ...example, "dockercoins:workerReplicas": "1", "dockercoins:redisImage": "redis:7-bookworm" });
+    const images = Object.fromEntries(apps.map((s) => [s, `dockercoins/${s}:kube-e2e`])) as Record<(typeof apps)[number], string>;
+    await kubectl(["apply", "--server-side", "-f", "-"], { input: JSON.stringify(manifestList(minikubePlan(cfg, images))) });
+    await phases.time("DockerCoins pods ready", () => waitFor("6 pods ready", () => allReady("dockercoins", 6), 5 * MIN, 3000));
+    const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "webui", "-o", "json"])).stdout);
+    const webui = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
+    const { rate } = await measureRate(webui, 10_000, 20_000);
+    console.log(`[kube cluster] 1 worker: ${rate.toFixed(2)} hashes/s`);
+    expect(rate).toBeGreaterThan(2.8);
+    expect(rate).toBeLessThan(3.8);
+  }, 25 * MIN);
+
+  it("redis gone for 20 s: no rng or hasher restart (probes check only the process itself)", async () => {
+    const restarts = async () =>
+      Object.fromEntries((await pods("dockercoins")).map((p) => [p.metadata.labels.app, p.status.containerStatuses?.[0].restartCount ?? -1]));
+    const before = await restarts();
+    await kubectl(["-n", "dockercoins", "scale", "deployment", "redis", "--replicas=0"]);
+    await new Promise((r) => setTimeout(r, 20_000));
+    await kubectl(["-n", "dockercoins", "scale", "deployment", "redis", "--replicas=1"]);
+    await waitFor("redis back", () => allReady("dockercoins", 6), 3 * MIN, 3000);
+    const after = await restarts();
+    for (const app of ["rng", "hasher", "webui", "worker"]) expect(after[app], app).toBe(before[app]);
+  }, 6 * MIN);
+
+  it("deleting the objects leaves nothing of DockerCoins in the cluster", async () => {
+    await kubectl(["delete", "namespace", "dockercoins", "--wait=true", "--timeout=180s"]);
+    const left = await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true });
+    expect(left.stderr).toMatch(/NotFound/);
+    expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
+  }, 5 * MIN);
+});
