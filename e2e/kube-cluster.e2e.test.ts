@@ -45,7 +45,7 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
   beforeAll(async () => {
     await cluster("down");
     const up = await phases.time("scripts/kube-cluster.sh up (builds cached)", () => cluster("up", 60 * MIN));
-    kubectlBin = /kubectl: (\S+)/.exec(up.stderr)?.[1] ?? "";
+    kubectlBin = /\[kube-cluster\] kubectl: (\S+?);/.exec(up.stderr)?.[1] ?? "";
     process.stderr.write(up.stderr.split("\n").filter((l) => /kube-(build|cluster)\]/.test(l)).join("\n") + "\n");
   }, 65 * MIN);
   afterAll(async () => {

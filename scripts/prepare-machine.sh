@@ -238,7 +238,12 @@ EOF
 }
 
 ensure_redis() {
-  have_image redis:7-bookworm && return 0
+  # Rebuilt when the stand-in's recipe changes (rev); the official image is never replaced.
+  local rev=2
+  if have_image redis:7-bookworm; then
+    [ "$(docker image inspect -f '{{index .Config.Labels "org.dockercoins.standin"}}' redis:7-bookworm)" != true ] && return 0
+    [ "$(docker image inspect -f '{{index .Config.Labels "org.dockercoins.standin-rev"}}' redis:7-bookworm)" = "$rev" ] && return 0
+  fi
   phase "redis:7-bookworm"
   if try_pull redis:7-bookworm; then done_phase; return 0; fi
   local d="$build_dir/redis"
@@ -250,6 +255,12 @@ ensure_redis() {
 set -e
 if [ "${1#-}" != "$1" ] || [ "${1%.conf}" != "$1" ]; then set -- redis-server "$@"; fi
 if [ "$1" = redis-server ]; then shift; set -- redis-server "$@" --protected-mode no; fi
+# As the official image: started as root, it hands /data (a fresh volume may be root's) to redis and drops
+# to that user.
+if [ "$1" = redis-server ] && [ "$(id -u)" = 0 ]; then
+  find . \! -user redis -exec chown redis '{}' +
+  exec setpriv --reuid=redis --regid=redis --init-groups "$@"
+fi
 exec "$@"
 EOF
   cat >"$d/Dockerfile" <<EOF
@@ -261,9 +272,8 @@ COPY docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 RUN chmod 755 /usr/local/bin/docker-entrypoint.sh
 VOLUME /data
 WORKDIR /data
-USER redis
 EXPOSE 6379
-LABEL $STANDIN_LABEL
+LABEL $STANDIN_LABEL org.dockercoins.standin-rev=$rev
 ENTRYPOINT ["docker-entrypoint.sh"]
 CMD ["redis-server"]
 EOF
