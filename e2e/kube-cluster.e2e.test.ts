@@ -4,7 +4,7 @@
 // own objects (manifestList of the example stack) with images built into the node's engine through its
 // docker-env (imagePullPolicy Never), mining on the webui NodePort; probes that survive a redis outage.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../infra/config";
 import { manifestList } from "../infra/kubernetes/manifests";
 import { minikubePlan } from "../infra/stacks/minikube";
-import { measureRate } from "./lib/mining";
+import { writeChart } from "../app/bench/chart";
+import { lineChartSvg } from "./lib/chart";
+import { measureRate, readJson } from "./lib/mining";
 import { ROOT } from "./lib/pulumi";
 import { docker, Phases, run, waitFor } from "./lib/run";
 
@@ -29,6 +31,12 @@ const kubectl = (args: string[], opts: { input?: string; allowFailure?: boolean 
 /** `docker` against the node's own engine, as after `eval $(scripts/kube-cluster.sh docker-env)`. */
 const nodeDocker = (args: string[], input?: Buffer) =>
   run("docker", args, { env: { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT }, timeoutMs: 15 * MIN, input });
+const APPS = ["rng", "hasher", "worker", "webui", "httplat"] as const;
+const IMAGES = Object.fromEntries(APPS.map((s) => [s, `dockercoins/${s}:kube-e2e`])) as Record<(typeof APPS)[number], string>;
+const example = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
+/** The example stack's objects with `pulumi config set` overrides, as one kubectl list. */
+const objects = (overrides: Record<string, string>) =>
+  JSON.stringify(manifestList(minikubePlan(parseConfig({ ...example, "dockercoins:redisImage": "redis:7-bookworm", ...overrides }), IMAGES)));
 const pods = async (ns: string) =>
   JSON.parse((await kubectl(["-n", ns, "get", "pods", "-o", "json"])).stdout).items as {
     metadata: { name: string; labels: Record<string, string> };
@@ -72,19 +80,15 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
   }, 12 * MIN);
 
   it("DockerCoins from the program's objects, images built into the node's engine (docker-env): ~3.3 hashes/s", async () => {
-    const apps = ["rng", "hasher", "worker", "webui", "httplat"] as const;
     await phases.time("build images into the node's engine", async () => {
       // The node's engine pulls nothing here either: give it the bases from this machine's engine.
-      for (const base of ["node:24-bookworm-slim", "redis:7-bookworm"]) {
+      for (const base of ["node:24-bookworm-slim", "redis:7-bookworm", "debian:bookworm-slim"]) {
         const saved = spawnSync("docker", ["save", base], { maxBuffer: 1 << 30 });
         await nodeDocker(["load"], saved.stdout);
       }
-      for (const svc of apps) await nodeDocker(["build", "-q", "-t", `dockercoins/${svc}:kube-e2e`, "-f", `app/${svc}/Dockerfile`, "app"].map((a) => (a === "app" || a.startsWith("app/") ? join(ROOT, a) : a)));
+      for (const svc of APPS) await nodeDocker(["build", "-q", "-t", IMAGES[svc], "-f", join(ROOT, `app/${svc}/Dockerfile`), join(ROOT, "app")]);
     });
-    const example = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
-    const cfg = parseConfig({ ...example, "dockercoins:workerReplicas": "1", "dockercoins:redisImage": "redis:7-bookworm" });
-    const images = Object.fromEntries(apps.map((s) => [s, `dockercoins/${s}:kube-e2e`])) as Record<(typeof apps)[number], string>;
-    await kubectl(["apply", "--server-side", "-f", "-"], { input: JSON.stringify(manifestList(minikubePlan(cfg, images))) });
+    await kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ "dockercoins:workerReplicas": "1" }) });
     await phases.time("DockerCoins pods ready", () => waitFor("6 pods ready", () => allReady("dockercoins", 6), 5 * MIN, 3000));
     const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "webui", "-o", "json"])).stdout);
     const webui = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
@@ -105,6 +109,74 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
     const after = await restarts();
     for (const app of ["rng", "hasher", "webui", "worker"]) expect(after[app], app).toBe(before[app]);
   }, 6 * MIN);
+
+  it("the seeds' HPA experiment: 10 workers and the siege Job on rng; the CPU HPA scales rng out and hashes/s follow", async () => {
+    // The seeds' load-test image (schoolofdevops/loadtest) cannot be pulled here: the same siege, from Debian.
+    const d = join(ROOT, "test-artifacts");
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, "loadtest.Dockerfile"), "FROM debian:bookworm-slim\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends siege >/dev/null && rm -rf /var/lib/apt/lists/*\n");
+    await nodeDocker(["build", "-q", "-t", "dockercoins/loadtest:local", "-f", join(d, "loadtest.Dockerfile"), d]);
+    // As the seeds do it: the load first (10 workers and the siege Job on one rng), the HPA a little later.
+    const load = { "dockercoins:workerReplicas": "10", "dockercoins:loadTest": "rng", "dockercoins:loadTestImage": "dockercoins/loadtest:local" };
+    await kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ ...load, "dockercoins:hpa": "none", "dockercoins:rngReplicas": "1" }) });
+    // The seeds' hpa.yaml targets 5 % of the CPU request ("cpu: 7%/5%"): rng waits far more than it computes.
+    const withHpa = () => kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ ...load, "dockercoins:hpaCpuPercent": "5" }) });
+    let hpaApplied = false;
+    const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "webui", "-o", "json"])).stdout);
+    const webui = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
+    const rngIp = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "rng", "-o", "json"])).stdout).spec.clusterIP;
+    type Row = { t: number; replicas: number; cpu: number | null; latencyMs: number; hashesPerS: number };
+    const rows: Row[] = [];
+    const t0 = Date.now();
+    let last = await readJson(webui);
+    while (Date.now() - t0 < 300_000) {
+      await new Promise((r) => setTimeout(r, 15_000));
+      const now = await readJson(webui);
+      if (!hpaApplied && Date.now() - t0 >= 45_000) {
+        await withHpa();
+        hpaApplied = true;
+        console.log(`[kube cluster] t=${Math.round((Date.now() - t0) / 1000)}s HPA applied`);
+      }
+      const hpa = hpaApplied ? JSON.parse((await kubectl(["-n", "dockercoins", "get", "hpa", "rng", "-o", "json"])).stdout) : undefined;
+      const deployment = JSON.parse((await kubectl(["-n", "dockercoins", "get", "deployment", "rng", "-o", "json"])).stdout);
+      // rng's latency as httping sees it: GETs from the node through the Service, its line included (median of 3).
+      const lat: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const r = await docker(["exec", "dockercoins-kube", "curl", "-s", "-o", "/dev/null", "-m", "20", "-w", "%{time_total}", `http://${rngIp}/`], { allowFailure: true });
+        lat.push(Number(r.stdout) * 1000);
+      }
+      rows.push({
+        t: Math.round((Date.now() - t0) / 1000),
+        replicas: deployment.status.readyReplicas ?? 0,
+        cpu: hpa?.status.currentMetrics?.[0]?.resource?.current?.averageUtilization ?? null,
+        latencyMs: Math.round(lat.sort((a, b) => a - b)[1]),
+        hashesPerS: (now.hashes - last.hashes) / (now.now - last.now),
+      });
+      last = now;
+      const r = rows[rows.length - 1];
+      console.log(`[kube cluster] t=${r.t}s rng replicas ${r.replicas}, cpu ${r.cpu ?? "?"}% of request, rng latency ${r.latencyMs} ms, ${r.hashesPerS.toFixed(1)} hashes/s`);
+    }
+    const table = ["| t (s) | rng replicas | rng CPU (% of request) | rng latency (ms) | hashes/s |", "|---|---|---|---|---|",
+      ...rows.map((r) => `| ${r.t} | ${r.replicas} | ${r.cpu ?? "-"} | ${r.latencyMs} | ${r.hashesPerS.toFixed(1)} |`)].join("\n");
+    writeFileSync(join(d, "kube-hpa.md"), `${table}\n`);
+    writeChart(join(d, "kube-hpa"), lineChartSvg({
+      title: "rng: 1 replica, then the CPU HPA (5 %); 10 workers + siege on rng",
+      xLabel: "seconds", yLabel: "value",
+      series: [
+        { name: "rng replicas", color: "#d62", points: rows.map((r) => ({ x: r.t, y: r.replicas })) },
+        { name: "hashes/s", color: "#2a7", points: rows.map((r) => ({ x: r.t, y: r.hashesPerS })) },
+        { name: "rng latency (100 ms)", color: "#27c", dashed: true, points: rows.map((r) => ({ x: r.t, y: r.latencyMs / 100 })) },
+      ],
+    }));
+    console.log(`[kube cluster] HPA timeline (test-artifacts/kube-hpa.md, kube-hpa.png)\n${table}`);
+    // The lesson's shape, never absolute speeds: rng scaled out, and mining sped up with it.
+    expect(Math.max(...rows.map((r) => r.replicas))).toBeGreaterThanOrEqual(3);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // Before the HPA: the first two windows after the 15 s the workers need to start.
+    const first = mean(rows.slice(1, 3).map((r) => r.hashesPerS));
+    const lastMinute = mean(rows.slice(-4).map((r) => r.hashesPerS));
+    expect(lastMinute).toBeGreaterThan(first * 1.5);
+  }, 10 * MIN);
 
   it("deleting the objects leaves nothing of DockerCoins in the cluster", async () => {
     await kubectl(["delete", "namespace", "dockercoins", "--wait=true", "--timeout=180s"]);

@@ -22,9 +22,17 @@
 #
 # --check: only say whether an engine is present (exit 0, the PATH directory on stdout) or not (exit 1, the
 # reason on stderr); never builds. The end-to-end test of `pulumi up` uses it to run or to skip.
+# --with-kubernetes: the kubernetes provider plugin too (the minikube target), at @pulumi/kubernetes' version.
 set -euo pipefail
 check_only=false
-[ "${1:-}" = --check ] && check_only=true
+with_kubernetes=false
+for arg in "$@"; do
+  case "$arg" in
+    --check) check_only=true ;;
+    --with-kubernetes) with_kubernetes=true ;;
+    *) echo "usage: $0 [--check] [--with-kubernetes]" >&2; exit 2 ;;
+  esac
+done
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf '[pulumi-engine] %s\n' "$*" >&2; }
@@ -49,6 +57,9 @@ pulumi_version=$(lock_version @pulumi/pulumi)
 command_version=$(lock_version @pulumi/command)
 docker_version=$(lock_version @pulumi/docker)
 docker_major=${docker_version%%.*}
+# The provider plugins this run needs, as "name version".
+needed_plugins=("command $command_version" "docker $docker_version")
+$with_kubernetes && needed_plugins+=("kubernetes $(lock_version @pulumi/kubernetes)")
 
 cache="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/pulumi-${pulumi_version}_command-${command_version}_docker-${docker_version}"
 bin="$cache/bin"
@@ -57,9 +68,12 @@ src="$cache/src"
 plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
 
 plugin_installed() { [ -x "$plugins/resource-$1-v$2/pulumi-resource-$1" ]; }
+plugins_installed() {
+  local p
+  for p in "${needed_plugins[@]}"; do plugin_installed $p || return 1; done
+}
 engine_ready() {
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -d "$path_dir" ] &&
-    plugin_installed command "$command_version" && plugin_installed docker "$docker_version"
+  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -d "$path_dir" ] && plugins_installed
 }
 if engine_ready; then
   log "using the cached engine in $bin"
@@ -69,7 +83,7 @@ fi
 if $check_only; then
   trap - EXIT
   [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] || log "no pulumi on PATH and no engine built in $bin"
-  for p in "command $command_version" "docker $docker_version"; do
+  for p in "${needed_plugins[@]}"; do
     set -- $p
     plugin_installed "$1" "$2" || log "the $1 provider plugin v$2 is not installed (pulumi plugin install resource $1 $2)"
   done
@@ -170,8 +184,8 @@ install_plugin() { # install_plugin NAME VERSION
 }
 install_plugins() {
   local ok=0
-  install_plugin command "$command_version" || ok=1
-  install_plugin docker "$docker_version" || ok=1
+  local p
+  for p in "${needed_plugins[@]}"; do install_plugin $p || ok=1; done
   return "$ok"
 }
 
