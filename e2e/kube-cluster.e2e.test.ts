@@ -5,6 +5,7 @@
 // docker-env (imagePullPolicy Never), mining on the webui NodePort; probes that survive a redis outage.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { stringify } from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -15,7 +16,7 @@ import { minikubePlan } from "../infra/stacks/minikube";
 import { writeChart } from "../app/bench/chart";
 import { lineChartSvg } from "./lib/chart";
 import { measureRate, readJson } from "./lib/mining";
-import { ROOT } from "./lib/pulumi";
+import { PulumiCheckout, ROOT } from "./lib/pulumi";
 import { docker, Phases, run, waitFor } from "./lib/run";
 
 const NODE_IP = "172.30.49.2";
@@ -23,6 +24,11 @@ const CLIENT = join(homedir(), ".dockercoins-kube");
 const MIN = 60_000;
 const noGo = spawnSync("go", ["version"]).status !== 0;
 if (noGo) console.warn("[kube cluster] SKIPPED: no `go` on PATH to build Kubernetes (scripts/kube-build.sh needs Go 1.24+)");
+
+// `pulumi up` of the minikube stack needs an engine with the kubernetes plugin too (scripts/pulumi-engine.sh).
+const engineCheck = spawnSync(join(ROOT, "scripts/pulumi-engine.sh"), ["--check", "--with-kubernetes"], { encoding: "utf8" });
+const noK8sEngine = engineCheck.status === 0 ? undefined : engineCheck.stderr.trim().split("\n")[0];
+if (!noGo && noK8sEngine) console.warn(`[kube cluster] pulumi up of the minikube stack SKIPPED: ${noK8sEngine}`);
 
 const cluster = (action: string, timeoutMs = 5 * MIN) => run(join(ROOT, "scripts/kube-cluster.sh"), [action], { timeoutMs });
 let kubectlBin = "";
@@ -184,4 +190,41 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
     expect(left.stderr).toMatch(/NotFound/);
     expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
   }, 5 * MIN);
+
+  it.skipIf(noK8sEngine !== undefined)("pulumi up of the minikube stack on this cluster: mines, one update per workerReplicas, destroy leaves nothing", async () => {
+    const co = new PulumiCheckout("minikube");
+    try {
+      // The example stack pointed at this cluster, as its README says; no Prometheus (its Helm chart cannot be
+      // downloaded here).
+      const config = {
+        ...example,
+        "dockercoins:kubeContext": "dockercoins-kube",
+        "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`,
+        "dockercoins:minikubeDockerCertPath": CLIENT,
+        "dockercoins:prometheus": "false",
+        "dockercoins:workerReplicas": "1",
+      };
+      writeFileSync(join(co.dir, "Pulumi.minikube.yaml"), stringify({ config }));
+      await phases.time("minikube stack: scripts/up.sh", () => co.upScript());
+      const webui = (await co.pulumi("stack output webuiUrl")).stdout.trim();
+      expect(webui).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}$`));
+      const { rate } = await measureRate(webui, 10_000, 20_000);
+      console.log(`[kube cluster] pulumi up (minikube stack), 1 worker: ${rate.toFixed(2)} hashes/s`);
+      expect(rate).toBeGreaterThan(2.8);
+
+      await co.configSet("workerReplicas", "3");
+      const steps = await co.previewChanges();
+      expect(steps.map((st) => `${st.op} ${st.name}`)).toEqual(["update dockercoins-worker"]);
+      await phases.time("minikube stack: workerReplicas 3", () => co.up());
+      expect(JSON.parse((await kubectl(["-n", "dockercoins", "get", "deployment", "worker", "-o", "json"])).stdout).status.readyReplicas).toBe(3);
+
+      await phases.time("minikube stack: destroy", () => co.pulumi("destroy --yes"));
+      expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
+      await co.pulumi("stack rm --yes");
+    } finally {
+      await co.pulumi("destroy --yes", { allowFailure: true, timeoutMs: 5 * MIN });
+      await co.remove();
+    }
+  }, 30 * MIN);
 });
