@@ -57,7 +57,9 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
   const phases = new Phases("kube cluster");
 
   beforeAll(async () => {
-    await cluster("down");
+    if ((await docker(["container", "inspect", "dockercoins-kube"], { allowFailure: true })).code === 0) {
+      throw new Error("a dockercoins-kube cluster is already here: this test would take it over. Remove it first: scripts/kube-cluster.sh down");
+    }
     const up = await phases.time("scripts/kube-cluster.sh up (builds cached)", () => cluster("up", 60 * MIN));
     kubectlBin = /\[kube-cluster\] kubectl: (\S+?);/.exec(up.stderr)?.[1] ?? "";
     process.stderr.write(up.stderr.split("\n").filter((l) => /kube-(build|cluster)\]/.test(l)).join("\n") + "\n");
