@@ -26,7 +26,19 @@ down() {
   docker rm -f -v "$NAME" >/dev/null 2>&1 || true
   docker volume rm "$NAME-docker" "$NAME-state" >/dev/null 2>&1 || true
   docker network rm "$NAME" >/dev/null 2>&1 || true
-  log "removed $NAME (container, volumes, network)"
+  # Its context leaves ~/.kube/config too, as with `minikube delete`.
+  local kubectl
+  kubectl=$(ls -d "${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}"/kube/*/bin/kubectl 2>/dev/null | head -1 || true)
+  if [ -n "$kubectl" ] && [ -f "$HOME/.kube/config" ]; then
+    "$kubectl" config delete-context "$NAME" >/dev/null 2>&1 || true
+    "$kubectl" config delete-cluster "$NAME" >/dev/null 2>&1 || true
+    "$kubectl" config delete-user "$NAME-admin" >/dev/null 2>&1 || true
+    if [ "$("$kubectl" config current-context 2>/dev/null)" = "$NAME" ]; then "$kubectl" config unset current-context >/dev/null; fi
+  fi
+  # Only the files `up` wrote (the directory may be one of yours).
+  rm -f "$CLIENT_DIR"/{kubeconfig,ca.pem,cert.pem,key.pem}
+  rmdir "$CLIENT_DIR" 2>/dev/null || true
+  log "removed $NAME (container, volumes, network, its kubeconfig context and client files)"
 }
 
 docker_env() {
