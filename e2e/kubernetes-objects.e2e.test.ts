@@ -69,7 +69,7 @@ describe.skipIf(noGo)("the minikube target's objects on a real kube-apiserver", 
     expect((await get("deployment/worker")).spec.replicas).toBe(10);
     const hpa = await get("hpa/rng");
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: "rng" });
-    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(50);
+    expect(hpa.spec.metrics[0].resource.target.averageUtilization).toBe(5);
     const webui = await get("service/webui");
     expect(webui.spec.type).toBe("NodePort");
     expect(webui.spec.ports[0].nodePort).toBeGreaterThanOrEqual(30000);

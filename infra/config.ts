@@ -325,7 +325,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       hpa,
       hpaMinReplicas,
       hpaMaxReplicas,
-      hpaCpuPercent: int(raw, "hpaCpuPercent", 1, 100, 50),
+      hpaCpuPercent: int(raw, "hpaCpuPercent", 1, 100, 5),
       hpaLatencyTargetMs: int(raw, "hpaLatencyTargetMs", 1, 60000, 100),
       prometheus,
       prometheusChartVersion: str(raw, "prometheusChartVersion", "27.20.0"),

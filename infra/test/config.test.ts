@@ -29,7 +29,7 @@ describe("parseConfig defaults", () => {
     expect(c.local).toEqual({ sshBasePort: 22001, registryPort: 15000, subnet: "10.213.0.0/24", preloadImages: [] });
     expect(c.minikube.hpa).toBe("cpu");
     expect(c.minikube.hpaMaxReplicas).toBe(10);
-    expect(c.minikube.hpaCpuPercent).toBe(50);
+    expect(c.minikube.hpaCpuPercent).toBe(5);
     expect(c.minikube.loadTest).toBe("none");
   });
 

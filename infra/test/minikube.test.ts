@@ -94,13 +94,13 @@ describe("minikube stack", () => {
     expect(ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler")).toHaveLength(0);
   });
 
-  it("CPU HPA: 50% of requests, 1-10 replicas, on the rng Deployment", async () => {
+  it("CPU HPA: 5% of requests (the seeds' hpa.yaml), 1-10 replicas, on the rng Deployment", async () => {
     await run({});
     expect(named("rng-autoscaler-hpa").inputs.spec).toEqual({
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "rng" },
       minReplicas: 1,
       maxReplicas: 10,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } } }],
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 5 } } }],
     });
     expect(container("rng").resources.requests.cpu).toBe("100m");
   });
