@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for DockerCoins' tests, idempotently, and is quick (seconds) when
 # everything is already there:
-#   1. installs the Debian packages the tests use (one `apt-get update`, only if something is missing);
-#   2. installs Node.js from npm when this machine's is missing or older than 22 (scripts/install-node.sh);
-#      starts dockerd without systemd if it is not running;
+#   1. installs the Debian packages the tests use (one `apt-get update`, only if something is missing),
+#      Node.js from npm when this machine's is missing or older than 22 (scripts/install-node.sh), and for
+#      the tests the `docker compose` v2 plugin;
+#   2. starts dockerd without systemd if it is not running;
 #   3. when the official base images cannot be pulled (no container registry reachable), builds local
 #      stand-ins under the official names, so the project's Dockerfiles build unchanged:
 #        debian:bookworm-slim   debootstrap --variant=minbase bookworm
@@ -180,7 +181,6 @@ ensure_debian() {
   done_phase
 }
 
-# `npm pack` into the cache once; later runs reuse the newest cached tarball with no network.
 # Machines whose HTTPS goes through an intercepting proxy (this project's CI machines do) trust an extra
 # CA, listed in /usr/local/share/ca-certificates. Node in the image must trust it too, or `npm ci` fails
 # with SELF_SIGNED_CERT_IN_CHAIN; the official image on a normal machine needs nothing of the kind.

@@ -192,9 +192,8 @@ start kube-proxy kube-proxy --kubeconfig "$K/admin.kubeconfig" --hostname-overri
 wait_for "node $NODE_NAME" kubectl get node "$NODE_NAME"
 
 # --- add-ons: local volumes for claims, CoreDNS, metrics-server ------------------------------------------
-for i in 1 2 3 4 5; do mkdir -p "$K/volumes/pv$i"; done
 for f in /etc/kube/addons/*.yaml; do
-  sed -e "s|@NODE_NAME@|$NODE_NAME|g" -e "s|@VOLUMES@|$K/volumes|g" "$f" | kubectl apply -f - >>"$LOGS/addons.log" 2>&1 \
+  sed -e "s|@VOLUMES@|$K/volumes|g" "$f" | kubectl apply -f - >>"$LOGS/addons.log" 2>&1 \
     || log "applying $f failed: see $LOGS/addons.log"
 done
 touch "$K/ready"

@@ -2,8 +2,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerCoinsManifests, K8S_SERVICES, type DockerCoinsManifestArgs, type K8sService } from "./manifests";
 
-export { probes, timingEnv, type K8sService } from "./manifests";
-
 export type DockerCoinsK8sArgs = DockerCoinsManifestArgs;
 
 /** The five DockerCoins Deployments and the Services others reach by DNS (none for worker). */

@@ -2,8 +2,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { httplatManifests, LATENCY_METRIC, loadTestJobManifest, rngHpaManifest, type RngHpaOptions } from "./manifests";
 
-export { LATENCY_METRIC, rngHpaSpec, siegeCommand, type RngHpaOptions } from "./manifests";
-
 export const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
 /**
  * prometheus-adapter rule serving `httplat_latency_seconds` for the httplat Service as the workshop's PromQL:

@@ -144,9 +144,9 @@ export interface RngHpaOptions {
 }
 
 /**
- * autoscaling/v2 spec for rng. CPU mode is the seeds' `kubectl autoscale --cpu-percent=50 --min=1 --max=10`;
- * latency mode is the original's: an Object metric on the httplat Service, scale-up window 60 s, scale-down
- * 180 s (the metric lags 1-2 min behind, so shorter windows oscillate).
+ * autoscaling/v2 spec for rng. CPU mode is the seeds' `kubectl autoscale --min=1 --max=10` at their hpa.yaml's
+ * target; latency mode is the original's: an Object metric on the httplat Service, scale-up window 60 s,
+ * scale-down 180 s (the metric lags 1-2 min behind, so shorter windows oscillate).
  */
 export function rngHpaSpec(deploymentName: string, o: RngHpaOptions): k8s.types.input.autoscaling.v2.HorizontalPodAutoscalerSpec {
   const scaleTargetRef = { apiVersion: "apps/v1", kind: "Deployment", name: deploymentName };

@@ -4,13 +4,13 @@ import { countByType, named, ofType, registrations, reset, resolve, settle, setu
 let parseConfig: typeof import("../config").parseConfig;
 let stack: typeof import("../stacks/minikube");
 let autoscaling: typeof import("../kubernetes/autoscaling");
-let app: typeof import("../kubernetes/app");
+let manifests: typeof import("../kubernetes/manifests");
 beforeAll(async () => {
   await setupMocks();
   ({ parseConfig } = await import("../config"));
   stack = await import("../stacks/minikube");
   autoscaling = await import("../kubernetes/autoscaling");
-  app = await import("../kubernetes/app");
+  manifests = await import("../kubernetes/manifests");
 });
 beforeEach(async () => {
   await settle();
@@ -205,6 +205,6 @@ describe("pure helpers", () => {
     });
   });
   it("timingEnv is empty in workshop mode", () => {
-    expect(["rng", "hasher", "worker", "webui", "redis"].map((s) => app.timingEnv(s as "rng", "workshop"))).toEqual([{}, {}, {}, {}, {}]);
+    expect(["rng", "hasher", "worker", "webui", "redis"].map((s) => manifests.timingEnv(s as "rng", "workshop"))).toEqual([{}, {}, {}, {}, {}]);
   });
 });
