@@ -2,29 +2,12 @@
 // with its line bounded (the default) and unbounded side by side, and hasher under 200 concurrent 1 MiB
 // bodies. Prints latency and peak memory, writes bench-results/load.{json,md}.
 //   npm run bench:load
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { sleep } from "../lib/service.js";
-import { freePort } from "../local/stack.js";
+import { freePort, startBuiltService, stopProc } from "../local/stack.js";
 
-const dist = fileURLToPath(new URL("../", import.meta.url));
 const outDir = fileURLToPath(new URL("../../../bench-results/", import.meta.url));
-
-async function startService(name: "rng" | "hasher", env: Record<string, string>) {
-  const port = await freePort();
-  const child = spawn(process.execPath, [`${dist}${name}/main.js`], {
-    env: { ...process.env, PORT: String(port), LOG_LEVEL: "warn", ...env },
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
-    await sleep(100);
-  }
-  return { url, stop: async () => (child.kill("SIGTERM"), await once(child, "exit")) };
-}
 
 /** Peak resident memory (MiB) of the service while `work` runs, read from its own /metrics. */
 async function withPeakMemory<T>(url: string, work: () => Promise<T>): Promise<{ result: T; peakMiB: number; idleMiB: number }> {
@@ -69,13 +52,13 @@ async function crowd(count: number, request: () => Promise<Response>) {
 type Row = { case: string; status: number; count: number; p50: number; p95: number; max: number; idleMiB: number; peakMiB: number };
 const rows: Row[] = [];
 async function measure(label: string, name: "rng" | "hasher", env: Record<string, string>, count: number, request: (url: string) => Promise<Response>) {
-  const svc = await startService(name, env);
+  const svc = await startBuiltService(name, await freePort(), { LOG_LEVEL: "warn", ...env }, () => {});
   try {
     const { result, peakMiB, idleMiB } = await withPeakMemory(svc.url, () => crowd(count, () => request(svc.url)));
     for (const r of result) rows.push({ case: label, ...r, idleMiB, peakMiB });
     console.log(`${label}: ${result.map((r) => `${r.count} x ${r.status || "no answer"} (p50 ${r.p50.toFixed(2)} s, max ${r.max.toFixed(2)} s)`).join(", ")}; memory ${idleMiB.toFixed(0)} -> ${peakMiB.toFixed(0)} MiB`);
   } finally {
-    await svc.stop();
+    await stopProc(svc);
   }
 }
 

@@ -106,6 +106,19 @@ export async function stopProc(proc: Proc, timeoutMs = 5000): Promise<number | n
   return proc.exited;
 }
 
+/** One built service (dist/<name>/main.js) on `port`, resolved once it answers /healthz; stop it with stopProc. */
+export async function startBuiltService(name: string, port: number, env: Record<string, string> = {}, onLine?: LocalStackOptions["onLine"]) {
+  const proc = start(name, process.execPath, [`${dist}${name}/main.js`], { ...env, PORT: String(port) }, onLine);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/healthz`);
+  } catch (err) {
+    await stopProc(proc);
+    throw err;
+  }
+  return { ...proc, url };
+}
+
 export async function startLocalStack(opts: LocalStackOptions) {
   await assertPortsFree({ "redis-port": opts.redisPort, "rng-port": opts.rngPort, "hasher-port": opts.hasherPort, "webui-port": opts.webuiPort });
   const env = { ...opts.env, REDIS_URL: `redis://127.0.0.1:${opts.redisPort}` };
