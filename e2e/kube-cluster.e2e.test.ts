@@ -4,17 +4,14 @@
 // own objects (manifestList of the example stack) with images built into the node's engine through its
 // docker-env (imagePullPolicy Never), mining on the webui NodePort; probes that survive a redis outage.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../infra/config";
-import { manifestList } from "../infra/kubernetes/manifests";
-import { minikubePlan } from "../infra/stacks/minikube";
 import { writeChart } from "../app/bench/chart";
 import { lineChartSvg } from "./lib/chart";
+import { exampleConfig, exampleObjects, goMissing, kubeBinaries } from "./lib/kube";
 import { measureRate, readJson } from "./lib/mining";
 import { PulumiCheckout, ROOT } from "./lib/pulumi";
 import { docker, Phases, run, waitFor } from "./lib/run";
@@ -22,13 +19,12 @@ import { docker, Phases, run, waitFor } from "./lib/run";
 const NODE_IP = "172.30.49.2";
 const CLIENT = join(homedir(), ".dockercoins-kube");
 const MIN = 60_000;
-const noGo = spawnSync("go", ["version"]).status !== 0;
-if (noGo) console.warn("[kube cluster] SKIPPED: no `go` on PATH to build Kubernetes (scripts/kube-build.sh needs Go 1.24+)");
+if (goMissing) console.warn("[kube cluster] SKIPPED: no `go` on PATH to build Kubernetes (scripts/kube-build.sh needs Go 1.24+)");
 
 // `pulumi up` of the minikube stack needs an engine with the kubernetes plugin too (scripts/pulumi-engine.sh).
 const engineCheck = spawnSync(join(ROOT, "scripts/pulumi-engine.sh"), ["--check", "--with-kubernetes"], { encoding: "utf8" });
 const noK8sEngine = engineCheck.status === 0 ? undefined : engineCheck.stderr.trim().split("\n")[0];
-if (!noGo && noK8sEngine) console.warn(`[kube cluster] pulumi up of the minikube stack SKIPPED: ${noK8sEngine}`);
+if (!goMissing && noK8sEngine) console.warn(`[kube cluster] pulumi up of the minikube stack SKIPPED: ${noK8sEngine}`);
 
 const cluster = (action: string, timeoutMs = 5 * MIN) => run(join(ROOT, "scripts/kube-cluster.sh"), [action], { timeoutMs });
 let kubectlBin = "";
@@ -39,10 +35,8 @@ const nodeDocker = (args: string[], input?: Buffer) =>
   run("docker", args, { env: { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT }, timeoutMs: 15 * MIN, input });
 const APPS = ["rng", "hasher", "worker", "webui", "httplat"] as const;
 const IMAGES = Object.fromEntries(APPS.map((s) => [s, `dockercoins/${s}:kube-e2e`])) as Record<(typeof APPS)[number], string>;
-const example = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
 /** The example stack's objects with `pulumi config set` overrides, as one kubectl list. */
-const objects = (overrides: Record<string, string>) =>
-  JSON.stringify(manifestList(minikubePlan(parseConfig({ ...example, "dockercoins:redisImage": "redis:7-bookworm", ...overrides }), IMAGES)));
+const objects = (overrides: Record<string, string>) => exampleObjects(IMAGES, { "dockercoins:redisImage": "redis:7-bookworm", ...overrides });
 const pods = async (ns: string) =>
   JSON.parse((await kubectl(["-n", ns, "get", "pods", "-o", "json"])).stdout).items as {
     metadata: { name: string; labels: Record<string, string> };
@@ -53,7 +47,7 @@ const allReady = async (ns: string, count: number) => {
   return p.length >= count && p.every((x) => x.status.containerStatuses?.every((c) => c.ready)) ? p : undefined;
 };
 
-describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cluster.sh)", () => {
+describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/kube-cluster.sh)", () => {
   const phases = new Phases("kube cluster");
 
   beforeAll(async () => {
@@ -61,7 +55,7 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
       throw new Error("a dockercoins-kube cluster is already here: this test would take it over. Remove it first: scripts/kube-cluster.sh down");
     }
     const up = await phases.time("scripts/kube-cluster.sh up (builds cached)", () => cluster("up", 60 * MIN));
-    kubectlBin = /\[kube-cluster\] kubectl: (\S+?);/.exec(up.stderr)?.[1] ?? "";
+    kubectlBin = join(await kubeBinaries(), "kubectl");
     process.stderr.write(up.stderr.split("\n").filter((l) => /kube-(build|cluster)\]/.test(l)).join("\n") + "\n");
   }, 65 * MIN);
   afterAll(async () => {
@@ -199,7 +193,7 @@ describe.skipIf(noGo)("a minikube-compatible cluster built here (scripts/kube-cl
       // The example stack pointed at this cluster, as its README says; no Prometheus (its Helm chart cannot be
       // downloaded here).
       const config = {
-        ...example,
+        ...exampleConfig,
         "dockercoins:kubeContext": "dockercoins-kube",
         "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`,
         "dockercoins:minikubeDockerCertPath": CLIENT,

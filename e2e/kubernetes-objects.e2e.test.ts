@@ -3,29 +3,17 @@
 // kube-apiserver v1.34 built from the Go module proxy. The server validates and defaults them as a cluster
 // does, so a field it would refuse or rewrite (a perpetual diff) shows here, with no Pulumi engine needed.
 // Nothing runs pods yet (no kubelet): these checks are about the objects.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../infra/config";
-import { manifestList } from "../infra/kubernetes/manifests";
-import { minikubePlan } from "../infra/stacks/minikube";
-import { KubeControlPlane, kubeBinaries } from "./lib/kube";
-import { ROOT } from "./lib/pulumi";
+import { exampleObjects, goMissing, KubeControlPlane, kubeBinaries } from "./lib/kube";
 import { Phases } from "./lib/run";
 
-const example = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
 const IMAGES = { rng: "dockercoins/rng:e2e", hasher: "dockercoins/hasher:e2e", worker: "dockercoins/worker:e2e", webui: "dockercoins/webui:e2e", httplat: "dockercoins/httplat:e2e" };
 /** The example stack's objects, with config overrides (`pulumi config set`). */
-const objects = (overrides: Record<string, string> = {}) =>
-  JSON.stringify(manifestList(minikubePlan(parseConfig({ ...example, ...overrides }), IMAGES)));
+const objects = (overrides: Record<string, string> = {}) => exampleObjects(IMAGES, overrides);
 
-// The binaries are built with Go; a machine without it cannot build them.
-const noGo = spawnSync("go", ["version"]).status !== 0;
-if (noGo) console.warn("[kubernetes objects] SKIPPED: no `go` on PATH to build etcd and kube-apiserver (scripts/kube-build.sh needs Go 1.24+)");
+if (goMissing) console.warn("[kubernetes objects] SKIPPED: no `go` on PATH to build etcd and kube-apiserver (scripts/kube-build.sh needs Go 1.24+)");
 
-describe.skipIf(noGo)("the minikube target's objects on a real kube-apiserver", () => {
+describe.skipIf(goMissing)("the minikube target's objects on a real kube-apiserver", () => {
   const phases = new Phases("kubernetes objects");
   let kube: KubeControlPlane;
 

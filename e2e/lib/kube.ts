@@ -1,14 +1,33 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { freePort } from "../../app/test/helpers.js";
+import { parseConfig } from "../../infra/config";
+import type { ImageName } from "../../infra/images";
+import { manifestList } from "../../infra/kubernetes/manifests";
+import { minikubePlan } from "../../infra/stacks/minikube";
 import { ROOT } from "./pulumi";
 import { run, waitFor, type RunResult } from "./run";
 
 // A real Kubernetes control plane (etcd and kube-apiserver, built from the Go module proxy by
 // scripts/kube-build.sh) as two local processes on free ports: the API server validates, defaults and
 // stores objects exactly as a cluster's does. Nothing runs pods: that needs a kubelet (a later stage).
+
+/** The binaries are built with Go: a machine without it cannot build them (the suites then skip, saying so). */
+export const goMissing = spawnSync("go", ["version"]).status !== 0;
+
+/** infra/examples/Pulumi.minikube.yaml's config, as a user copies it. */
+export const exampleConfig = parse(readFileSync(join(ROOT, "infra/examples/Pulumi.minikube.yaml"), "utf8")).config as Record<string, string>;
+
+/**
+ * What the minikube target deploys for the example stack with `pulumi config set` overrides and these
+ * images, as one `kubectl apply -f -` list (JSON).
+ */
+export function exampleObjects(images: Record<ImageName, string>, overrides: Record<string, string> = {}): string {
+  return JSON.stringify(manifestList(minikubePlan(parseConfig({ ...exampleConfig, ...overrides }), images)));
+}
 
 /** scripts/kube-build.sh's bin directory (builds what is missing: minutes on a cold cache). */
 export async function kubeBinaries(): Promise<string> {
