@@ -120,7 +120,15 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
     await nodeDocker(["build", "-q", "-t", "dockercoins/loadtest:local", "-f", join(d, "loadtest.Dockerfile"), d]);
     // As the seeds do it: the load first (10 workers and the siege Job on one rng), the HPA a little later.
     const load = { "dockercoins:workerReplicas": "10", "dockercoins:loadTest": "rng", "dockercoins:loadTestImage": "dockercoins/loadtest:local" };
-    await kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ ...load, "dockercoins:hpa": "none", "dockercoins:rngReplicas": "1" }) });
+    // No HPA yet: the one the first deployment made (the example stack's) would scale rng before the baseline,
+    // and an apply without it does not remove it.
+    await kubectl(["-n", "dockercoins", "delete", "hpa", "rng", "--ignore-not-found"]);
+    // --force-conflicts: rng's replica count was the HPA's; it is ours again.
+    await kubectl(["apply", "--server-side", "--force-conflicts", "-f", "-"], { input: objects({ ...load, "dockercoins:hpa": "none", "dockercoins:rngReplicas": "1" }) });
+    await waitFor("rng back to one replica", async () => {
+      const d = JSON.parse((await kubectl(["-n", "dockercoins", "get", "deployment", "rng", "-o", "json"])).stdout);
+      return d.status.replicas === 1 && d.status.readyReplicas === 1 ? true : undefined;
+    }, 2 * MIN, 2000);
     // The seeds' hpa.yaml targets 5 % of the CPU request ("cpu: 7%/5%"): rng waits far more than it computes.
     const withHpa = () => kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ ...load, "dockercoins:hpaCpuPercent": "5" }) });
     let hpaApplied = false;
