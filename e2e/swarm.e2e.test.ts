@@ -11,6 +11,7 @@ import {
   swarmJoinScript,
 } from "../infra/swarm/scripts";
 import { docker, waitFor } from "./lib/run";
+import { keepScreenshot, openPage, waitForTable, type ShownService } from "./lib/page";
 
 // DockerCoins on a real 5-node Swarm on this machine, built from the same node image, bootstrap scripts
 // and service specs as the Pulumi program's `local` target (see lib/playground.ts), checked against the
@@ -106,6 +107,29 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     expect(rate).toBeGreaterThan(5); // still mining, just capped
   }, 6 * MIN);
 
+  it("the page (real Chromium) marks rng as the bottleneck: one replica, requests in line, ~700 ms", async () => {
+    const { browser, page } = await openPage(pg.webuiUrl);
+    try {
+      const shown = await waitForTable(page, (services) => {
+        const rng = services.find((s) => s.service === "rng");
+        const r = rng?.replicas[0];
+        if (!rng || rng.replicas.length !== 1 || !r) return "rng is not listed with one replica";
+        if (!rng.saturated) return "rng is not marked";
+        if (!(r.queue! > 0) || !(r.latencyMs! > 400)) return "rng shows no line or no wait yet";
+        return undefined;
+      }, 60_000);
+      const [rng, hasher] = ["rng", "hasher"].map((n) => shown.find((s) => s.service === n)!);
+      console.log(`[e2e] page, 10 workers, 1 rng: rng ${rng.replicas[0].latencyMs} ms, ${rng.replicas[0].queue} in line on ${rng.replicas[0].node}: "${rng.verdict}"; hasher "${hasher.verdict}"`);
+      expect(rng.replicas[0].latencyMs).toBeLessThan(2000);
+      expect(rng.replicas[0].node).toMatch(/^node[1-5]$/);
+      expect(hasher.saturated).toBe(false);
+      expect(hasher.replicas.length).toBeGreaterThanOrEqual(1);
+      console.log(`[e2e] screenshot: ${await keepScreenshot(page, "swarm-bottleneck-1-rng.png")}`);
+    } finally {
+      await browser.close();
+    }
+  }, 2 * MIN);
+
   it("10 workers with rng global on 5 nodes: at least 25 hashes/s", async () => {
     await pg.phases.time("rng global", () => pg.deploy(pg.servicesOptions({ replicas: { worker: 10 }, rngMode: "global" })));
     expect(Object.keys(await pg.tasksByNode("rng")).sort()).toEqual(["node1", "node2", "node3", "node4", "node5"]);
@@ -115,6 +139,26 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     console.log(`[e2e] 10 workers, rng global: ${rate.toFixed(2)} hashes/s; rng requests in the last 10 s by node: ${JSON.stringify(spread)}`);
     expect(rate, `rng requests by node ${JSON.stringify(spread)}: workers must spread over every rng task`).toBeGreaterThanOrEqual(25);
   }, 6 * MIN);
+
+  it("the page with rng global: every rng replica listed with its node, the mark gone", async () => {
+    const { browser, page } = await openPage(pg.webuiUrl);
+    const nodes = (rng: ShownService) => rng.replicas.map((r) => r.node).sort();
+    try {
+      const shown = await waitForTable(page, (services) => {
+        const rng = services.find((s) => s.service === "rng");
+        if (!rng || nodes(rng).join() !== "node1,node2,node3,node4,node5") return "rng is not listed on the five nodes";
+        if (rng.saturated) return "rng is still marked";
+        if (rng.replicas.some((r) => r.latencyMs === null)) return "some rng replica has no latency yet";
+        return undefined;
+      }, 60_000);
+      const rng = shown.find((s) => s.service === "rng")!;
+      console.log(`[e2e] page, rng global: ${rng.replicas.map((r) => `${r.node} ${r.latencyMs} ms`).join(", ")}: "${rng.verdict}"`);
+      expect(shown.some((s) => s.saturated)).toBe(false);
+      console.log(`[e2e] screenshot: ${await keepScreenshot(page, "swarm-bottleneck-rng-global.png")}`);
+    } finally {
+      await browser.close();
+    }
+  }, 2 * MIN);
 
   it("a rolling update of hasher while mining: completes, no stall over a few seconds, no counted hash lost", async () => {
     let updating = true;

@@ -17,6 +17,9 @@ interface Waiter {
 export class Limiter {
   private active = 0;
   private readonly waiting: Waiter[] = [];
+  /** Slot-seconds used up to `since` (performance.now() ms), divided by the slots: see busySeconds. */
+  private busyUntilThen = 0;
+  private since = performance.now();
 
   constructor(
     readonly concurrency: number,
@@ -24,6 +27,20 @@ export class Limiter {
   ) {
     if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${concurrency}`);
     if (!(maxQueue >= 0)) throw new RangeError(`maxQueue must be >= 0, got ${maxQueue}`);
+  }
+
+  /**
+   * Seconds the slots have been busy since the limiter was made, divided by their number: its rate over a
+   * window is the utilization (1 = every slot busy all the time: a saturated service).
+   */
+  get busySeconds(): number {
+    return this.busyUntilThen + ((performance.now() - this.since) / 1000) * (this.active / this.concurrency);
+  }
+
+  private setActive(active: number) {
+    this.busyUntilThen = this.busySeconds;
+    this.since = performance.now();
+    this.active = active;
   }
 
   /** Requests waiting for a slot (not counting the ones being served). */
@@ -50,7 +67,7 @@ export class Limiter {
         }
         this.waiting.push(waiter);
       });
-    } else this.active++;
+    } else this.setActive(this.active + 1);
     try {
       return await task();
     } finally {
@@ -59,7 +76,7 @@ export class Limiter {
       if (next) {
         if (next.onAbort) next.signal!.removeEventListener("abort", next.onAbort);
         next.go();
-      } else this.active--;
+      } else this.setActive(this.active - 1);
     }
   }
 }

@@ -1,7 +1,7 @@
 // The plumbing every DockerCoins service shares, written once: logging (one line per request),
 // Prometheus metrics, /healthz, one error handler, and listen-until-SIGTERM.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
-import { Registry, Histogram, collectDefaultMetrics } from "prom-client";
+import { Registry, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
 import os from "node:os";
 import { intEnv } from "./env.js";
 
@@ -91,6 +91,15 @@ export function createService({
   metrics.setDefaultLabels({ service: name });
   collectDefaultMetrics({ register: metrics });
   app.decorate("metrics", metrics);
+
+  // Where this replica runs, for webui's replica view: the platform names the node (Swarm's env template
+  // {{.Node.Hostname}}, Kubernetes' downward API spec.nodeName); elsewhere the machine is the node.
+  new Gauge({
+    name: "dockercoins_instance_info",
+    help: "Always 1; its labels say which node (NODE_NAME) and container (host) this replica runs on",
+    labelNames: ["node", "host"],
+    registers: [metrics],
+  }).set({ node: process.env.NODE_NAME || os.hostname(), host: os.hostname() }, 1);
 
   const duration = new Histogram({
     name: "http_request_duration_seconds",

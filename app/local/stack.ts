@@ -127,7 +127,8 @@ export async function startLocalStack(opts: LocalStackOptions) {
     start(name, process.execPath, [`${dist}${name}/main.js`], { ...env, PORT: String(port), ...extra }, opts.onLine);
   const rng = service("rng", opts.rngPort);
   const hasher = service("hasher", opts.hasherPort);
-  const webui = service("webui", opts.webuiPort);
+  // The replica view reads rng and hasher at the URLs of this run.
+  const webui = service("webui", opts.webuiPort, { WATCH_REPLICAS: `rng=http://127.0.0.1:${opts.rngPort},hasher=http://127.0.0.1:${opts.hasherPort}` });
   const workers: Proc[] = [];
   const workerEnv = { RNG_URL: `http://127.0.0.1:${opts.rngPort}`, HASHER_URL: `http://127.0.0.1:${opts.hasherPort}` };
 

@@ -22,6 +22,17 @@ export function buildRng({ delayMs, concurrency, maxBytes, maxQueue = 100, timeo
   new Gauge({ name: "rng_queue_depth", help: "Requests waiting for rng's single-file line", registers, collect() {
     this.set(line.queued);
   } });
+  let busyReported = 0;
+  new Counter({
+    name: "rng_busy_seconds_total",
+    help: "Seconds rng's slots were busy, divided by RNG_CONCURRENCY: its rate is the utilization (1 = saturated)",
+    registers,
+    collect() {
+      const busy = line.busySeconds;
+      this.inc(busy - busyReported);
+      busyReported = busy;
+    },
+  });
   new Gauge({ name: "rng_queue_limit", help: "Requests that may wait in line (RNG_MAX_QUEUE)", registers }).set(maxQueue);
   const refused = new Counter({ name: "rng_requests_refused_total", help: "Requests answered 503: the line was full", registers });
   const abandoned = new Counter({

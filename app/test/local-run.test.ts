@@ -79,6 +79,10 @@ describe("local run (npm run local)", () => {
     });
     expect(filled).toBeGreaterThan(100);
     expect(Number(await page.locator("#coins").textContent())).toBeGreaterThanOrEqual(0);
+    // Where the time goes: the run's rng and hasher, each with a latency once requests were served.
+    await page.waitForFunction(() => [...document.querySelectorAll("#replica-rows tr.replica td.latency")].filter((td) => /ms$/.test(td.textContent!)).length === 2, null, { timeout: 20_000 });
+    const services = await page.locator("#replica-rows tr.service").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.service));
+    expect(services).toEqual(["rng", "hasher"]);
     expect(errors).toEqual([]);
   }, 60_000);
 

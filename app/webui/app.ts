@@ -5,6 +5,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createService } from "../lib/service.js";
+import type { ReplicaWatch } from "./replicas.js";
 
 // This file runs from app/webui/ (tests) or app/dist/webui/ (built); the page stays in app/webui/public.
 const appRoot = new URL(import.meta.url.includes("/dist/") ? "../../" : "../", import.meta.url);
@@ -18,7 +19,7 @@ export interface Stats {
   now: number;
 }
 
-export function buildWebui({ redis }: { redis: Redis }) {
+export function buildWebui({ redis, replicas }: { redis: Redis; replicas?: ReplicaWatch }) {
   const app = createService({ name: "webui" });
   redis.on("error", (err: Error) => app.log.warn({ err: err.message }, "redis connection error"));
   app.register(fastifyStatic, { root: publicDir });
@@ -53,6 +54,9 @@ export function buildWebui({ redis }: { redis: Redis }) {
     }
     return { coins: (coins as PromiseFulfilledResult<number>).value, hashes: count, now: Date.now() / 1000 } satisfies Stats;
   });
+
+  // Where the time goes: every rng and hasher replica's latency, line and load (replicas.ts).
+  app.get("/replicas", async () => (replicas ? replicas.view() : { at: Date.now() / 1000, windowS: 0, services: [] }));
   return app;
 }
 

@@ -39,6 +39,10 @@ export function probes(svc: K8sService): Pick<k8s.types.input.core.v1.Container,
   };
 }
 
+/** The services webui's replica view shows; each has a headless `<svc>-replicas` Service listing its pods. */
+const WATCHED: K8sService[] = ["rng", "hasher"];
+const WATCH_REPLICAS = WATCHED.map((svc) => `${svc}=dns://${svc}-replicas:${PORTS[svc]}`).join(",");
+
 export interface DockerCoinsManifestArgs {
   namespace: string;
   /** Image per DockerCoins service (not redis). */
@@ -56,8 +60,11 @@ export interface DockerCoinsManifests {
   namespace: k8s.core.v1.NamespaceArgs;
   redisClaim: k8s.core.v1.PersistentVolumeClaimArgs;
   deployments: Record<K8sService, k8s.apps.v1.DeploymentArgs>;
-  /** None for worker: nobody calls it. webui is a NodePort, the others ClusterIP. */
-  services: Record<Exclude<K8sService, "worker">, k8s.core.v1.ServiceArgs>;
+  /**
+   * None for worker: nobody calls it. webui is a NodePort, the others ClusterIP; rng-replicas and
+   * hasher-replicas are headless: their DNS name lists every ready pod, for webui's replica view.
+   */
+  services: Record<Exclude<K8sService, "worker"> | "rng-replicas" | "hasher-replicas", k8s.core.v1.ServiceArgs>;
 }
 
 /** The namespace, redis' claim, five Deployments and four Services, each named as the service. */
@@ -72,7 +79,12 @@ export function dockerCoinsManifests(a: DockerCoinsManifestArgs): DockerCoinsMan
   };
   const deployment = (svc: K8sService): k8s.apps.v1.DeploymentArgs => {
     const labels = { app: svc };
-    const env = Object.entries(timingEnv(svc, a.timing)).map(([name, value]) => ({ name, value }));
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      ...Object.entries(timingEnv(svc, a.timing)).map(([name, value]) => ({ name, value })),
+      ...(svc === "webui" ? [{ name: "WATCH_REPLICAS", value: WATCH_REPLICAS }] : []),
+      // The node each replica runs on, for webui's replica view (the downward API).
+      ...(WATCHED.includes(svc) ? [{ name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } }] : []),
+    ];
     const redis = svc === "redis";
     return {
       metadata: { name: svc, namespace, labels },
@@ -110,9 +122,14 @@ export function dockerCoinsManifests(a: DockerCoinsManifestArgs): DockerCoinsMan
     };
   };
   // Explicit names: workers and webui find them by DNS (rng, hasher, redis).
-  const service = (svc: K8sService, type: "ClusterIP" | "NodePort"): k8s.core.v1.ServiceArgs => ({
-    metadata: { name: svc, namespace, labels: { app: svc } },
-    spec: { type, selector: { app: svc }, ports: [{ port: PORTS[svc], targetPort: PORTS[svc] }] },
+  const service = (svc: K8sService, type: "ClusterIP" | "NodePort", headless = false): k8s.core.v1.ServiceArgs => ({
+    metadata: { name: headless ? `${svc}-replicas` : svc, namespace, labels: { app: svc } },
+    spec: {
+      type,
+      ...(headless ? { clusterIP: "None" } : {}),
+      selector: { app: svc },
+      ports: [{ port: PORTS[svc], targetPort: PORTS[svc] }],
+    },
   });
   return {
     namespace: { metadata: { name: namespace } },
@@ -126,6 +143,8 @@ export function dockerCoinsManifests(a: DockerCoinsManifestArgs): DockerCoinsMan
       rng: service("rng", "ClusterIP"),
       hasher: service("hasher", "ClusterIP"),
       webui: service("webui", "NodePort"),
+      "rng-replicas": service("rng", "ClusterIP", true),
+      "hasher-replicas": service("hasher", "ClusterIP", true),
     },
   };
 }

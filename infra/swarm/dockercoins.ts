@@ -105,6 +105,11 @@ function timingEnv(timing: DockerCoinsServicesOptions["timing"]): Record<string,
   return { RNG_DELAY_MS: ms, HASHER_DELAY_MS: ms, WORKER_SLEEP_MS: ms };
 }
 
+/** Each rng and hasher task says which node it runs on (Swarm fills the template), for webui's replica view. */
+const NODE_NAME_ENV = { NODE_NAME: "{{.Node.Hostname}}" };
+/** webui finds every rng and hasher task by Swarm's `tasks.<service>` name, in VIP and DNS round-robin mode. */
+const WATCH_REPLICAS = "rng=dns://tasks.rng:80,hasher=dns://tasks.hasher:80";
+
 function checkReplicas(name: string, n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new Error(`replicas.${name} must be an integer >= 0, got ${n}`);
   return n;
@@ -160,12 +165,12 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
     },
     appService("rng", images.rng, opts, {
       mode: opts.rngMode === "global" ? { global: true } : { replicas: checkReplicas("rng", replicas.rng) },
-      env: { RNG_DELAY_MS: timing.RNG_DELAY_MS },
+      env: { RNG_DELAY_MS: timing.RNG_DELAY_MS, ...NODE_NAME_ENV },
       limits: { cpus: 0.5, memoryMiB: 128 },
     }),
     appService("hasher", images.hasher, opts, {
       mode: { replicas: checkReplicas("hasher", replicas.hasher) },
-      env: { HASHER_DELAY_MS: timing.HASHER_DELAY_MS },
+      env: { HASHER_DELAY_MS: timing.HASHER_DELAY_MS, ...NODE_NAME_ENV },
       limits: { cpus: 0.5, memoryMiB: 128 },
     }),
     appService("worker", images.worker, opts, {
@@ -182,7 +187,7 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
     }),
     appService("webui", images.webui, opts, {
       mode: { replicas: checkReplicas("webui", replicas.webui) },
-      env: { REDIS_URL: "redis://redis:6379" },
+      env: { REDIS_URL: "redis://redis:6379", WATCH_REPLICAS },
       ports: webuiPorts(opts.endpointMode, opts.webuiPort),
       // A host-mode port exists only on the node running the task: keep webui where the port is reachable.
       ...(hostPublish ? { constraints: [`node.labels.${NODE_LABELS.webui} == true`] } : {}),

@@ -27,7 +27,7 @@ const deployment = (svc: string) => named(`dockercoins-${svc}`).inputs;
 const container = (svc: string) => deployment(svc).spec.template.spec.containers[0];
 
 describe("minikube stack", () => {
-  it("default: namespace, 5 Deployments, 4 Services, Prometheus, httplat, CPU HPA; exact counts", async () => {
+  it("default: namespace, 5 Deployments, 6 Services (2 headless for the replica view), Prometheus, httplat, CPU HPA; exact counts", async () => {
     await run({});
     expect(countByType()).toEqual({
       "pulumi:providers:kubernetes": 1,
@@ -39,7 +39,7 @@ describe("minikube stack", () => {
       "kubernetes:core/v1:Namespace": 1,
       "kubernetes:core/v1:PersistentVolumeClaim": 1,
       "kubernetes:apps/v1:Deployment": 6,
-      "kubernetes:core/v1:Service": 5,
+      "kubernetes:core/v1:Service": 7,
       "dockercoins:kubernetes:Monitoring": 1,
       "kubernetes:helm.sh/v3:Release": 1,
       "dockercoins:kubernetes:RngAutoscaler": 1,
@@ -49,16 +49,19 @@ describe("minikube stack", () => {
     expect(named("minikube-docker").inputs).toMatchObject({ host: "tcp://192.168.49.2:2376", certPath: "/home/me/.minikube/certs" });
   });
 
-  it("Services: rng, hasher, redis ClusterIP with explicit names, webui NodePort, none for worker", async () => {
+  it("Services: rng, hasher, redis ClusterIP with explicit names, webui NodePort, none for worker; rng and hasher headless too", async () => {
     await run({});
-    const svcs = ofType("kubernetes:core/v1:Service").map((s) => [s.inputs.metadata.name, s.inputs.spec.type ?? "ClusterIP", s.inputs.spec.ports[0].port]);
+    const svcs = ofType("kubernetes:core/v1:Service").map((s) => [s.inputs.metadata.name, s.inputs.spec.type ?? "ClusterIP", s.inputs.spec.ports[0].port, s.inputs.spec.clusterIP ?? "-"]);
     expect(svcs.sort()).toEqual([
-      ["hasher", "ClusterIP", 80],
-      ["httplat", "ClusterIP", 9080],
-      ["redis", "ClusterIP", 6379],
-      ["rng", "ClusterIP", 80],
-      ["webui", "NodePort", 80],
+      ["hasher", "ClusterIP", 80, "-"],
+      ["hasher-replicas", "ClusterIP", 80, "None"],
+      ["httplat", "ClusterIP", 9080, "-"],
+      ["redis", "ClusterIP", 6379, "-"],
+      ["rng", "ClusterIP", 80, "-"],
+      ["rng-replicas", "ClusterIP", 80, "None"],
+      ["webui", "NodePort", 80, "-"],
     ]);
+    expect(named("dockercoins-rng-replicas-svc").inputs.spec.selector).toEqual({ app: "rng" });
     expect(named("monitoring-httplat-svc").inputs.metadata.annotations).toEqual({
       "prometheus.io/scrape": "true", "prometheus.io/port": "9080", "prometheus.io/path": "/metrics",
     });
@@ -149,10 +152,12 @@ describe("minikube stack", () => {
 
   it("zero-delay timing sets the delay variables to 0", async () => {
     await run({ timing: "zero-delay" });
-    expect(container("rng").env).toEqual([{ name: "RNG_DELAY_MS", value: "0" }]);
-    expect(container("hasher").env).toEqual([{ name: "HASHER_DELAY_MS", value: "0" }]);
+    const nodeName = { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } };
+    expect(container("rng").env).toEqual([{ name: "RNG_DELAY_MS", value: "0" }, nodeName]);
+    expect(container("hasher").env).toEqual([{ name: "HASHER_DELAY_MS", value: "0" }, nodeName]);
     expect(container("worker").env).toEqual([{ name: "WORKER_SLEEP_MS", value: "0" }]);
-    expect(container("webui").env).toBeUndefined();
+    // webui finds the replicas it shows through the headless Services.
+    expect(container("webui").env).toEqual([{ name: "WATCH_REPLICAS", value: "rng=dns://rng-replicas:80,hasher=dns://hasher-replicas:80" }]);
   });
 
   it("load test: a siege Job, 15 concurrent, 4 minutes, against the chosen service, not awaited", async () => {

@@ -46,7 +46,7 @@ describe("toServiceArgs", () => {
       taskSpec: {
         containerSpec: {
           image: "h@sha256:2",
-          env: { HASHER_DELAY_MS: "100" },
+          env: { HASHER_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" },
           healthcheck: { tests: ["CMD", "node", "dist/lib/healthcheck.js"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
           stopGracePeriod: "10s",
         },

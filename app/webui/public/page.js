@@ -65,3 +65,61 @@ async function refresh() {
 
 refresh();
 setInterval(refresh, 1000);
+
+// Where the time goes: webui's /replicas, every 2 s (webui scrapes the replicas only while a page asks).
+const cell = (text, cls) => {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+};
+const fixed = (value, digits, unit = "") => (value === null || value === undefined ? "-" : `${value.toFixed(digits)}${unit}`);
+
+function showReplicas(view) {
+  const section = document.getElementById("replicas");
+  section.hidden = view.services.length === 0;
+  document.getElementById("window").textContent = view.windowS;
+  const rows = [];
+  for (const svc of view.services) {
+    const head = document.createElement("tr");
+    head.className = "service";
+    head.dataset.service = svc.service;
+    if (svc.saturated) head.dataset.saturated = "true";
+    const td = cell("");
+    td.colSpan = 7;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "bottleneck";
+    const why = document.createElement("span");
+    why.className = "why";
+    why.textContent = `: ${svc.verdict}`;
+    td.append(badge, svc.service, why);
+    head.append(td);
+    rows.push(head);
+    for (const r of svc.replicas) {
+      const tr = document.createElement("tr");
+      tr.className = "replica";
+      tr.dataset.service = svc.service;
+      tr.append(
+        cell(""),
+        cell(r.host ? `${r.host} (${r.address})` : r.address),
+        cell(r.error ? `unreachable: ${r.error}` : (r.node ?? "?")),
+        cell(fixed(r.latencyMs, 0, " ms"), "latency"),
+        cell(fixed(r.requestsPerS, 1)),
+        cell(r.queue === null ? "no line" : String(r.queue), "queue"),
+        cell(r.busy === null ? "-" : `${Math.round(r.busy * 100)} %`),
+      );
+      rows.push(tr);
+    }
+  }
+  document.getElementById("replica-rows").replaceChildren(...rows);
+}
+
+async function refreshReplicas() {
+  try {
+    const response = await fetch("replicas", { cache: "no-store" });
+    if (response.ok) showReplicas(await response.json());
+  } catch {} // the mining stats above already say when webui cannot be reached
+}
+refreshReplicas();
+setInterval(refreshReplicas, 2000);

@@ -1,0 +1,74 @@
+// webui's page in a real headless Chromium, read the way a person reads it: the replica table's rows.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ROOT } from "./playground";
+
+export async function openPage(url: string): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
+  await page.goto(url);
+  return { browser, page };
+}
+
+export interface ShownReplica {
+  service: string;
+  replica: string;
+  node: string;
+  latencyMs: number | null;
+  queue: number | null;
+}
+
+export interface ShownService {
+  service: string;
+  saturated: boolean;
+  verdict: string;
+  replicas: ShownReplica[];
+}
+
+/** What the "Where the time goes" table shows now. */
+export async function shownReplicas(page: Page): Promise<ShownService[]> {
+  return page.evaluate(() => {
+    const services: ShownService[] = [];
+    for (const tr of document.querySelectorAll<HTMLTableRowElement>("#replica-rows tr")) {
+      const cells = [...tr.cells].map((c) => c.textContent ?? "");
+      if (tr.classList.contains("service")) {
+        services.push({ service: tr.dataset.service!, saturated: tr.dataset.saturated === "true", verdict: cells[0], replicas: [] });
+      } else {
+        const number = (text: string) => (/^\d+(\.\d+)?/.test(text) ? parseFloat(text) : null);
+        services[services.length - 1].replicas.push({
+          service: tr.dataset.service!,
+          replica: cells[1],
+          node: cells[2],
+          latencyMs: number(cells[3]),
+          queue: number(cells[5]),
+        });
+      }
+    }
+    return services;
+  });
+}
+
+/** Polls the table until `check` accepts it (returns undefined) or the time is up; the last reason fails. */
+export async function waitForTable(page: Page, check: (services: ShownService[]) => string | undefined, timeoutMs: number): Promise<ShownService[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const services = await shownReplicas(page);
+    const wrong = check(services);
+    if (!wrong) return services;
+    if (Date.now() > deadline) throw new Error(`the page's replica table: ${wrong}\n${JSON.stringify(services, null, 1)}`);
+    await page.waitForTimeout(1000);
+  }
+}
+
+/** Keeps a screenshot under test-artifacts/. */
+export async function keepScreenshot(page: Page, name: string): Promise<string> {
+  const dir = join(ROOT, "test-artifacts");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
