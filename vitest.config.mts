@@ -4,9 +4,7 @@ import { defineConfig } from "vitest/config";
 // which the global setup compiles once. End-to-end suites (real Docker, real Swarm) are *.e2e.test.ts.
 export default defineConfig({
   test: {
-    include: ["app/test/**/*.test.ts", "infra/test/**/*.test.ts", "e2e/**/*.e2e.test.ts",
-      // Benchmarks print figures rather than pass or fail on speed: only scripts/bench-cluster.sh runs them.
-      ...(process.env.DOCKERCOINS_BENCH === "1" ? ["e2e/**/*.bench.ts"] : [])],
+    include: ["app/test/**/*.test.ts", "infra/test/**/*.test.ts", "e2e/**/*.e2e.test.ts"],
     globalSetup: ["app/test/build-app.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,

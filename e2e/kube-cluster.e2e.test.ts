@@ -9,10 +9,9 @@ import { stringify } from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeChart } from "../app/bench/chart";
-import { lineChartSvg } from "./lib/chart";
+import { lineChartSvg, writeChart } from "../app/bench/chart";
 import { exampleConfig, exampleObjects, goMissing, kubeBinaries } from "./lib/kube";
-import { measureRate, readJson } from "./lib/mining";
+import { measureRate, readJson } from "../app/bench/mining";
 import { PulumiCheckout, ROOT } from "./lib/pulumi";
 import { docker, Phases, run, waitFor } from "./lib/run";
 

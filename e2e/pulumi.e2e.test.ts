@@ -2,11 +2,12 @@
 // the real command and docker provider plugins, then the workshop driven with the README's commands
 // (config set + up), a no-change up, refresh without drift, destroy and stack rm. No provider is mocked.
 // Runs wherever scripts/pulumi-engine.sh finds an engine with the plugins; elsewhere it is skipped, loudly.
-import { cpSync, existsSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { longestStall, measureRate, readJson, sampleFor } from "./lib/mining";
-import { engineMissing, forceRemove, leftovers, PulumiCheckout, type PreviewStep } from "./lib/pulumi";
+import { longestStall, measureRate, readJson, sampleFor } from "../app/bench/mining";
+import type { WalkResult } from "../infra/automation/walk";
+import { engineMissing, forceRemove, leftovers, PulumiCheckout, ROOT, type PreviewStep } from "./lib/pulumi";
 import { docker, Phases, waitFor } from "./lib/run";
 import { VmFixture } from "./lib/vms";
 
@@ -78,6 +79,39 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(rate).toBeGreaterThan(2.8);
     expect(rate).toBeLessThan(3.8);
   }, 25 * MIN);
+
+  it("scripts/walk.sh (Automation API): flat at ~10 from 3 workers with one rng, rising with rng global; config restored", async () => {
+    const out = join(co.dir, "reports");
+    const r = await timed("the workshop walk (short windows)", () =>
+      co.sh(`scripts/walk.sh --workers 1,2,3,4,5,10 --warmup 5 --window 10 --out ${out}`, { timeoutMs: 25 * MIN }),
+    );
+    console.log(`[pulumi e2e] walk:\n${r.stdout.split("\n").filter((l) => !l.startsWith("  warming")).join("\n")}`);
+    expect(r.stdout).toMatch(/\[walk\] step 7\/7: 10 workers, rng global/);
+    const walk = JSON.parse(readFileSync(join(out, "dev-walk.json"), "utf8")) as WalkResult;
+    const rate = (workers: number, rng: string) => walk.results.find((x) => x.step.workers === workers && x.step.rng === rng)!;
+    // The lesson's shape, not absolute speeds: linear while rng keeps up, flat once it is the bottleneck.
+    expect(rate(1, "one").hashesPerS).toBeGreaterThan(2.5);
+    expect(rate(2, "one").hashesPerS).toBeGreaterThan(1.6 * rate(1, "one").hashesPerS);
+    for (const w of [3, 4, 5, 10]) {
+      expect(rate(w, "one").hashesPerS, `${w} workers, 1 rng`).toBeGreaterThan(7);
+      expect(rate(w, "one").hashesPerS, `${w} workers, 1 rng`).toBeLessThan(11);
+    }
+    expect(rate(10, "one")).toMatchObject({ rngReplicas: 1, rngSaturated: true });
+    expect(rate(10, "one").rngMs).toBeGreaterThan(400);
+    expect(rate(10, "global")).toMatchObject({ rngReplicas: 5, rngSaturated: false });
+    expect(rate(10, "global").hashesPerS).toBeGreaterThan(1.8 * rate(10, "one").hashesPerS);
+    expect(rate(10, "global").rngMs!).toBeLessThan(rate(10, "one").rngMs! / 2);
+    // The report: the seeds' table and a chart.
+    const md = readFileSync(join(out, "dev-walk.md"), "utf8");
+    expect(md).toMatch(/\| 10 \| global \(5\) \| \d+\.\d\d \| 33\.3 \| ~30 \|/);
+    expect(statSync(join(out, "dev-walk.png")).size).toBeGreaterThan(10_000);
+    cpSync(out, join(ROOT, "test-artifacts/walk"), { recursive: true });
+    // Config and deployment as the walk found them: 1 worker, 1 rng, nothing left to change.
+    expect((await co.pulumi("config get dockercoins:workerReplicas")).stdout.trim()).toBe("1");
+    expect((await co.pulumi("config get dockercoins:rngMode")).stdout.trim()).toBe("replicated");
+    await co.pulumi("preview --expect-no-changes");
+    expect(await replicasOf("rng")).toBe("rng 1/1");
+  }, 30 * MIN);
 
   it("workerReplicas 10: the preview shows exactly one update (worker); up converges; ~10 hashes/s", async () => {
     await co.configSet("workerReplicas", "10");

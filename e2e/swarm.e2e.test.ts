@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashRate, longestStall, measureRate, readJson, sampleFor, type Sample } from "./lib/mining";
+import { hashRate, longestStall, measureRate, readJson, sampleFor, type Sample } from "../app/bench/mining";
 import { SwarmPlayground } from "./lib/playground";
 import {
   bootstrapDockerScript,
