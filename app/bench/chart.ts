@@ -3,6 +3,8 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+
 export interface Bar {
   label: string;
   value: number;
@@ -10,8 +12,17 @@ export interface Bar {
   theory?: number;
 }
 
-export function barChartSvg(title: string, yLabel: string, bars: Bar[], width = 800, height = 420): string {
-  const pad = { left: 70, right: 20, top: 50, bottom: 60 };
+export interface BarChartOptions {
+  /** What the dashed markers are (default: theory). */
+  theoryLabel?: string;
+  /** Lines of text under the chart, e.g. what each bar's label stands for. */
+  notes?: string[];
+}
+
+export function barChartSvg(title: string, yLabel: string, bars: Bar[], width = 800, plotHeight = 420, opts: BarChartOptions = {}): string {
+  const notes = opts.notes ?? [];
+  const height = plotHeight + notes.length * 17;
+  const pad = { left: 70, right: 20, top: 50, bottom: 60 + notes.length * 17 };
   const top = Math.max(1, ...bars.flatMap((b) => [b.value, b.theory ?? 0])) * 1.15;
   // Round tick steps (1, 2 or 5 times a power of ten) so the axis labels are exact.
   const magnitude = 10 ** Math.floor(Math.log10(top / 5));
@@ -34,11 +45,12 @@ export function barChartSvg(title: string, yLabel: string, bars: Bar[], width = 
       return [
         `<rect x="${x}" y="${y(b.value)}" width="${w}" height="${pad.top + plotH - y(b.value)}" fill="#2a7"/>`,
         `<text x="${x + w / 2}" y="${y(Math.max(b.value, b.theory ?? 0)) - 8}" text-anchor="middle">${b.value.toFixed(1)}</text>`,
-        `<text x="${x + w / 2}" y="${height - pad.bottom + 20}" text-anchor="middle">${b.label}</text>`,
+        `<text x="${x + w / 2}" y="${height - pad.bottom + 20}" text-anchor="middle">${esc(b.label)}</text>`,
         b.theory === undefined ? "" : `<line x1="${x - 4}" x2="${x + w + 4}" y1="${y(b.theory)}" y2="${y(b.theory)}" stroke="#c33" stroke-width="3" stroke-dasharray="6 3"/>`,
       ];
     }),
-    `<text x="${width - pad.right}" y="${height - 12}" text-anchor="end" fill="#c33">dashed: theory</text>`,
+    `<text x="${width - pad.right}" y="${plotHeight - 12}" text-anchor="end" fill="#c33">${esc(opts.theoryLabel ?? "dashed: theory")}</text>`,
+    ...notes.map((n, i) => `<text x="${pad.left}" y="${plotHeight + 8 + i * 17}" font-size="12" fill="#444">${esc(n)}</text>`),
     `</svg>`,
   ];
   return parts.join("\n");
@@ -59,7 +71,6 @@ export interface Series {
   dashed?: boolean;
 }
 
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
 
 export function lineChartSvg(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; notes?: string[] }): string {
   const W = 900, H = 540, L = 70, R = 220, T = 50, B = 60;

@@ -20,6 +20,7 @@ import {
   registryService,
   type DockerCoinsServicesOptions,
 } from "../../infra/swarm/dockercoins";
+import type { LabAccess } from "../../infra/netlab/lab";
 import { renderStackFile } from "../../infra/swarm/stackfile";
 import { docker, Phases, removeLabelled, run, waitFor, type RunOptions } from "./run";
 
@@ -97,6 +98,18 @@ export class SwarmPlayground {
   }
 
   /** Any shell command on a node. */
+  /** How the network lab reaches this Swarm: what a stack's sshCommand and nodes outputs would say. */
+  labAccess(): LabAccess {
+    return {
+      keyPath: join(this.keyDir!, "id_ed25519"),
+      user: "root",
+      host: "127.0.0.1",
+      port: this.manager.sshPort,
+      nodes: this.nodes.map((n) => ({ name: n.name, address: n.address })),
+      overlay: NETWORK_NAME,
+    };
+  }
+
   sh(node: PlaygroundNode, command: string, opts: RunOptions = {}) {
     return run("ssh", [...this.sshArgs(node), command], { timeoutMs: 120_000, ...opts });
   }
