@@ -266,7 +266,7 @@ describe("DockerCoins on a 5-node Swarm (playground)", () => {
     const mesh = lab.results.find((r) => r.id === 9)!;
     if (mesh.gbps === null) expect(mesh.unavailable).toMatch(/IPVS/);
     // Nothing of the lab is left on the nodes.
-    for (const n of pg.nodes.slice(0, 2)) {
+    for (const n of pg.nodes.filter((node) => [lab.nodeA, lab.nodeB].includes(node.name))) {
       expect((await pg.sh(n, "docker ps -aq --filter label=dockercoins.netlab=1; docker images -q dockercoins-netlab")).stdout.trim()).toBe("");
     }
     expect((await pg.managerSh("docker service ls -q --filter name=netlab; docker network ls -q --filter name=netlab")).trim()).toBe("");

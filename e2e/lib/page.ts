@@ -36,7 +36,8 @@ export async function shownReplicas(page: Page): Promise<ShownService[]> {
     for (const tr of document.querySelectorAll<HTMLTableRowElement>("#replica-rows tr")) {
       const cells = [...tr.cells].map((c) => c.textContent ?? "");
       if (tr.classList.contains("service")) {
-        services.push({ service: tr.dataset.service!, saturated: tr.dataset.saturated === "true", verdict: cells[0], replicas: [] });
+        const verdict = (tr.querySelector(".why")?.textContent ?? "").replace(/^: /, "");
+        services.push({ service: tr.dataset.service!, saturated: tr.dataset.saturated === "true", verdict, replicas: [] });
       } else {
         const number = (text: string) => (/^\d+(\.\d+)?/.test(text) ? parseFloat(text) : null);
         services[services.length - 1].replicas.push({
@@ -64,8 +65,9 @@ export async function waitForTable(page: Page, check: (services: ShownService[])
   }
 }
 
-/** Keeps a screenshot under test-artifacts/. */
+/** Keeps a screenshot under test-artifacts/, once the chart has drawn a dozen seconds. */
 export async function keepScreenshot(page: Page, name: string): Promise<string> {
+  await page.waitForFunction(() => Number(document.getElementById("chart")!.dataset.points) >= 12, null, { timeout: 30_000 });
   const dir = join(ROOT, "test-artifacts");
   mkdirSync(dir, { recursive: true });
   const path = join(dir, name);

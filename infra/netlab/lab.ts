@@ -179,12 +179,28 @@ export function parseIperf(json: string): { gbps: number } | { error: string } {
 export async function runNetworkLab(opts: LabOptions): Promise<LabResult> {
   const { access, seconds, log } = opts;
   if (access.nodes.length < 2) throw new Error(`the lab needs two nodes, the stack has ${access.nodes.length}`);
-  const [a, b] = [new NodeShell(access, access.nodes[0].name, access.nodes[0].address, true), new NodeShell(access, access.nodes[1].name, access.nodes[1].address, false)];
+  const a = new NodeShell(access, access.nodes[0].name, access.nodes[0].address, true);
+  // Node B: the first other node that answers (a node may be down).
+  let b: NodeShell | undefined;
+  for (const n of access.nodes.slice(1)) {
+    const candidate = new NodeShell(access, n.name, n.address, false);
+    const r = await candidate.run("true", 20_000);
+    if (r.code === 0) {
+      b = candidate;
+      break;
+    }
+    log(`[netlab] ${n.name} (${n.address}) does not answer over SSH through ${a.name}: ${r.stderr.trim().split("\n").pop()}; trying the next node`);
+  }
+  if (!b) throw new Error(`no node besides ${a.name} answers over SSH through it`);
   const lab: LabResult = { target: opts.target, nodeA: a.name, nodeB: b.name, seconds, startedAt: new Date().toISOString(), results: [] };
 
   const cleanUp = async () => {
-    for (const n of [a, b]) await n.run(`${n.dockerBin} ps -aq --filter label=${LABEL} | xargs -r ${n.dockerBin} rm -f`);
+    // The mesh service first: Swarm removes its task's container a moment after the service.
     await a.docker(`service rm ${MESH_SERVICE}`);
+    for (let i = 0; i < 40 && (await a.docker(`ps -aq --filter label=com.docker.swarm.service.name=${MESH_SERVICE}`)).stdout.trim(); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const n of [a, b]) await n.run(`${n.dockerBin} ps -aq --filter label=${LABEL} | xargs -r ${n.dockerBin} rm -f`);
     await a.docker(`network rm ${ENCRYPTED_NETWORK}`);
     for (const n of [a, b]) await n.docker(`image rm ${LAB_IMAGE}`);
   };
@@ -239,7 +255,12 @@ export async function runNetworkLab(opts: LabOptions): Promise<LabResult> {
       5: () => measure(CASES[4], a, "bridge", a.address),
       6: () => measure(CASES[5], a, "bridge", bridgeIp),
       7: () => measure(CASES[6], b, access.overlay, overlayIp),
-      8: async () => (encrypted instanceof Error ? { error: `no encrypted overlay: ${encrypted.message}` } : measure(CASES[7], b, ENCRYPTED_NETWORK, encrypted)),
+      8: async () => {
+        if (encrypted instanceof Error) return { error: `no encrypted overlay: ${encrypted.message}` };
+        const r = await measure(CASES[7], b, ENCRYPTED_NETWORK, encrypted);
+        // The key exchange works over Swarm's control plane, but the data must pass as IPsec ESP.
+        return "error" in r ? { error: `${r.error} (an encrypted overlay sends ESP, IP protocol 50, between the nodes: the kernel needs IPsec (xfrm) support and the network must let ESP through)` } : r;
+      },
       9: async () => {
         if (mesh instanceof Error) return { error: `no mesh service: ${mesh.message}` };
         const r = await measure(CASES[8], b, "host", b.address);
