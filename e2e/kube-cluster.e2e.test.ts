@@ -97,6 +97,19 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
     console.log(`[kube cluster] 1 worker: ${rate.toFixed(2)} hashes/s`);
     expect(rate).toBeGreaterThan(2.8);
     expect(rate).toBeLessThan(3.8);
+
+    // The replica view finds the pods through the headless Services, each with its node (downward API).
+    const node = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout).items[0].metadata.name;
+    type View = { services: { service: string; replicas: { node?: string; latencyMs: number | null; error?: string }[] }[] };
+    const view = await waitFor("the replica view with latencies", async () => {
+      const v = (await (await fetch(`${webui}/replicas`)).json()) as View;
+      return v.services.every((s) => s.replicas.length > 0 && s.replicas.every((r) => r.latencyMs !== null)) ? v : undefined;
+    }, MIN, 2000);
+    console.log(`[kube cluster] replica view: ${JSON.stringify(view.services)}`);
+    expect(view.services.map((s) => [s.service, s.replicas.length, s.replicas[0].node, s.replicas[0].error])).toEqual([
+      ["rng", 1, node, undefined],
+      ["hasher", 1, node, undefined],
+    ]);
   }, 25 * MIN);
 
   it("redis gone for 20 s: no rng or hasher restart (probes check only the process itself)", async () => {

@@ -2,40 +2,22 @@
 // stack (lab.ts), reached with the stack's own outputs (sshCommand, nodes) read through the Automation API.
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCli } from "../automation/cli";
 import { NETWORK_NAME } from "../swarm/dockercoins";
 import { parseNodes, parseSshCommand, runNetworkLab } from "./lab";
 import { writeLabReport } from "./report";
 
 const root = resolve(__dirname, "../..");
-const USAGE = "usage: scripts/netlab.sh [--stack dev] [--seconds 10] [--out reports]";
-function refuse(message: string): never {
-  console.error(`[netlab] ${message}\n${USAGE}`);
-  process.exit(2);
-}
-const values = (() => {
-  try {
-    return parseArgs({
-      options: {
-        stack: { type: "string", default: process.env.DOCKERCOINS_STACK ?? "dev" },
-        seconds: { type: "string", default: "10" },
-        out: { type: "string", default: join(root, "reports") },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (err) {
-    return refuse((err as Error).message);
-  }
-})();
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values, refuse } = parseCli("netlab", "usage: scripts/netlab.sh [--stack dev] [--seconds 10] [--out reports]", {
+  stack: process.env.DOCKERCOINS_STACK ?? "dev",
+  seconds: "10",
+  out: join(root, "reports"),
+});
 const seconds = Number(values.seconds);
 if (!Number.isInteger(seconds) || seconds < 1 || seconds > 120) refuse(`--seconds takes whole seconds from 1 to 120, got ${JSON.stringify(values.seconds)}`);
 
 async function main() {
-  const stack = await LocalWorkspace.selectStack({ stackName: values.stack!, workDir: root });
+  const stack = await LocalWorkspace.selectStack({ stackName: values.stack, workDir: root });
   const outputs = await stack.outputs();
   const target = String(outputs.target?.value ?? "");
   if (!outputs.sshCommand || !outputs.nodes) throw new Error(`stack ${values.stack} has no sshCommand/nodes outputs: deploy it first (scripts/up.sh or pulumi up)`);
@@ -46,7 +28,7 @@ async function main() {
     seconds,
     log: (line) => console.log(line),
   });
-  const { markdown, chart } = writeLabReport(lab, values.out!);
+  const { markdown, chart } = writeLabReport(lab, values.out);
   console.log(`[netlab] report: ${markdown}, chart: ${chart}`);
 }
 

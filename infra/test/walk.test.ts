@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -57,4 +58,18 @@ describe("the workshop walk", () => {
     expect(JSON.parse(readFileSync(join(out, "dev-walk.json"), "utf8")).results).toHaveLength(3);
     expect(readFileSync(join(out, "dev-walk.svg"), "utf8")).toContain("rng global (measured)");
   });
+
+  it("scripts/walk.sh and scripts/netlab.sh refuse bad arguments with one line and the usage (exit 2), before touching a stack", () => {
+    const cli = (main: string, ...args: string[]) => {
+      const r = spawnSync(join(__dirname, "../../node_modules/.bin/tsx"), [join(__dirname, `../${main}`), ...args], { encoding: "utf8" });
+      return { code: r.status, stderr: r.stderr.trim() };
+    };
+    expect(cli("automation/main.ts", "--workers", "1,x")).toEqual({
+      code: 2,
+      stderr: '[walk] --workers takes numbers from 1 to 100, e.g. 1,2,3,4,5,10; got "1,x"\nusage: scripts/walk.sh [--stack dev] [--workers 1,2,3,4,5,10] [--warmup 10] [--window 20] [--out reports]',
+    });
+    expect(cli("automation/main.ts", "--window", "1").stderr).toMatch(/^\[walk\] --window takes whole seconds >= 3, got "1"\n/);
+    expect(cli("netlab/main.ts", "--bogus")).toMatchObject({ code: 2, stderr: expect.stringMatching(/^\[netlab\] Unknown option '--bogus'\nusage: scripts\/netlab.sh/) });
+    expect(cli("netlab/main.ts", "--seconds", "0").stderr).toMatch(/--seconds takes whole seconds from 1 to 120, got "0"/);
+  }, 60_000);
 });
