@@ -190,7 +190,16 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
       env: { REDIS_URL: "redis://redis:6379", WATCH_REPLICAS },
       ports: webuiPorts(opts.endpointMode, opts.webuiPort),
       // A host-mode port exists only on the node running the task: keep webui where the port is reachable.
-      ...(hostPublish ? { constraints: [`node.labels.${NODE_LABELS.webui} == true`] } : {}),
+      // And the old task holds that port until it stops: a start-first update would need another labelled
+      // node with the port free, and with one task per labelled node there is none (the update waits
+      // forever, "host-mode port already in use"). Stop first: a few seconds without the page, never a hang.
+      ...(hostPublish
+        ? {
+            constraints: [`node.labels.${NODE_LABELS.webui} == true`],
+            update: { ...ROLLING_UPDATE, order: "stop-first" as const },
+            rollback: { ...ROLLBACK, order: "stop-first" as const },
+          }
+        : {}),
       limits: { cpus: 0.5, memoryMiB: 128 },
     }),
   ];

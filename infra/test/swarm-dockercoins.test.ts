@@ -43,6 +43,7 @@ describe("dockercoinsServices", () => {
     expect(webui.ports).toEqual([{ target: 80, published: 8000, mode: "ingress" }]);
     expect(webui.constraints).toBeUndefined();
     expect(webui.endpointMode).toBe("vip");
+    expect([webui.update?.order, webui.rollback?.order]).toEqual(["start-first", "start-first"]);
   });
 
   it("dnsrr publishes webui in host mode on the node labelled for it", () => {
@@ -51,6 +52,9 @@ describe("dockercoinsServices", () => {
     const webui = byName(specs).webui;
     expect(webui.ports).toEqual([{ target: 80, published: 8080, mode: "host" }]);
     expect(webui.constraints).toEqual(["node.labels.dockercoins.webui == true"]);
+    // The old task holds the node's port until it stops: start-first would wait forever (seen on day two).
+    expect([webui.update?.order, webui.rollback?.order]).toEqual(["stop-first", "stop-first"]);
+    expect(webui.update).toMatchObject({ parallelism: 1, failureAction: "rollback" });
   });
 
   it("workshop timing keeps the 100 ms delays; zero-delay removes them", () => {
