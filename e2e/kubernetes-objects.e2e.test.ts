@@ -38,13 +38,13 @@ describe.skipIf(goMissing)("the minikube target's objects on a real kube-apiserv
     expect(kinds).toEqual([
       "Namespace/dockercoins", "PersistentVolumeClaim/redis-data",
       "Deployment/redis", "Deployment/rng", "Deployment/hasher", "Deployment/worker", "Deployment/webui",
-      "Service/redis", "Service/rng", "Service/hasher", "Service/webui",
+      "Service/redis", "Service/rng", "Service/hasher", "Service/webui", "Service/rng-replicas", "Service/hasher-replicas",
       "Deployment/httplat", "Service/httplat", "HorizontalPodAutoscaler/rng",
     ]);
     // The namespace must exist before a dry run of what is in it.
     await kube.kubectl(["apply", "--server-side", "-f", "-"], { input: JSON.stringify({ ...list, items: [list.items[0]] }) });
     const dry = await kube.kubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], { input: objects() });
-    expect(dry.stdout.trim().split("\n")).toHaveLength(14);
+    expect(dry.stdout.trim().split("\n")).toHaveLength(16);
     const applied = await kube.kubectl(["apply", "--server-side", "-f", "-"], { input: objects() });
     expect(applied.stdout).toContain("deployment.apps/rng serverside-applied");
   });
