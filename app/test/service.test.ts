@@ -1,7 +1,10 @@
 import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { createService, sleep } from "../lib/service.js";
-import { listen } from "./helpers.js";
+import { freePort, listen, until } from "./helpers.js";
 
 describe("shared service plumbing", () => {
   it("closes promptly while a keep-alive client has a request in flight, and still answers it", async () => {
@@ -35,6 +38,34 @@ describe("shared service plumbing", () => {
     expect(boom.json()).toEqual({ error: "internal error" });
     expect((await app.inject("/nowhere")).json()).toEqual({ error: "no route for GET /nowhere" });
     await app.close();
+  });
+});
+
+describe("log lines", () => {
+  it("carry the fields a log store is asked about: service, node, level word, route, status, ms", async () => {
+    const port = await freePort();
+    const main = fileURLToPath(new URL("../dist/rng/main.js", import.meta.url));
+    const rng = spawn(process.execPath, [main], {
+      env: { ...process.env, LOG_LEVEL: "info", PORT: String(port), NODE_NAME: "node7", RNG_DELAY_MS: "0" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    rng.stdout.on("data", (chunk) => (out += chunk));
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await until("rng listening", async () => out.includes("Server listening"));
+      expect((await fetch(`${url}/32`)).status).toBe(200);
+      expect((await fetch(`${url}/nowhere/at/all`)).status).toBe(404);
+      const requests = () => out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l)).filter((r) => r.url !== undefined);
+      await until("both request lines", async () => requests().filter((r) => r.url !== "/healthz").length >= 2, 5000);
+      const [ok, missing] = requests().filter((r) => r.url !== "/healthz");
+      expect(ok).toMatchObject({ service: "rng", node: "node7", level: "info", method: "GET", url: "/32", route: "/:size", status: 200 });
+      expect(typeof ok.ms).toBe("number");
+      expect(missing).toMatchObject({ service: "rng", node: "node7", url: "/nowhere/at/all", route: "(no route)", status: 404 });
+    } finally {
+      rng.kill("SIGTERM");
+      await once(rng, "exit");
+    }
   });
 });
 

@@ -136,5 +136,9 @@ describe("worker", () => {
     expect(summary.unreported).toBe(0);
     expect(await hashesInRedis()).toBe(summary.unitsDone);
     expect(await hashesServed()).toBe(summary.unitsDone);
+    // Each report says how many units it counted, as a field a log store can sum per worker.
+    const reports = log.split("\n").filter((l) => l.includes("units of work done")).map((l) => JSON.parse(l));
+    expect(reports.reduce((sum, r) => sum + r.units, 0)).toBe(summary.unitsDone);
+    expect(reports[0]).toMatchObject({ service: "worker", level: "info" });
   });
 });

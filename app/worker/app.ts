@@ -64,7 +64,7 @@ export function buildWorker(opts: WorkerOptions) {
     state.unreported -= count;
     for (const [hex] of coinsToSave) state.pendingCoins.delete(hex);
     backlog.set(state.unreported);
-    log.info(`${count} units of work done, updating hash counter`);
+    log.info({ units: count, coins: coinsToSave.length }, `${count} units of work done, updating hash counter`);
   }
 
   async function workOnce(signal: AbortSignal): Promise<void> {
@@ -78,7 +78,7 @@ export function buildWorker(opts: WorkerOptions) {
     backlog.set(state.unreported);
     if (!hex.startsWith("0")) return;
     coins.inc();
-    log.info(`Coin found: ${hex.slice(0, 8)}...`);
+    log.info({ coin: hex }, `Coin found: ${hex.slice(0, 8)}...`);
     const created = await opts.redis.hset("wallet", hex, bytes).catch((err) => {
       state.pendingCoins.set(hex, bytes); // saved with the next report
       errors.inc({ dependency: "redis" });
