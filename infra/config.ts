@@ -53,6 +53,20 @@ export interface DockerCoinsConfig {
   registryMirror?: string;
   /** Swarm's pool for overlay subnets (`swarm init --default-addr-pool`); Docker's 10.0.0.0/8 if unset. */
   swarmAddressPool?: string;
+  /**
+   * The optional log store: every service's lines in one searchable place (VictoriaLogs, shipped by Docker's
+   * splunk log driver on Swarm, by vlagent on Kubernetes). Off unless asked for.
+   */
+  logs: {
+    enabled: boolean;
+    image: string;
+    /** The collector on Kubernetes (a DaemonSet); Swarm needs none. */
+    agentImage: string;
+    /** Where the store's UI and API are published (host mode on the first manager; the playground's 127.0.0.1). */
+    port: number;
+    /** How long lines are kept, e.g. 7d. */
+    retention: string;
+  };
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
   sshPublicKey?: string;
@@ -118,6 +132,7 @@ export const KNOWN_KEYS = [
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
   "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
   "httplatTarget", "loadTest", "loadTestImage",
+  "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention",
 ] as const;
 export type ConfigKey = (typeof KNOWN_KEYS)[number];
 
@@ -273,6 +288,16 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
   const localSubnet = raw.localSubnet ?? "10.213.0.0/24";
   if (!isCidr(localSubnet) || !localSubnet.endsWith("/24")) throw new ConfigError("localSubnet", localSubnet, "an IPv4 /24 such as 10.213.0.0/24");
 
+  const logsPort = int(raw, "logsPort", 1, 65535, 9428);
+  // Published in host mode on the first manager, beside what already listens there.
+  const busy = { webuiPort: int(raw, "webuiPort", 1, 65535, 8000), ssh: 22, registry: 5000, "Swarm's control plane": 2377, "Swarm's gossip": 7946 };
+  const clashWith = Object.entries(busy).find(([, port]) => port === logsPort);
+  if (clashWith) throw new ConfigError("logsPort", raw.logsPort, `a port the first manager does not already use (${clashWith[1]} is ${clashWith[0]})`);
+  const logsRetention = raw.logsRetention ?? "7d";
+  if (!/^\d+[hdwy]$/.test(logsRetention) || Number.parseInt(logsRetention) === 0) {
+    throw new ConfigError("logsRetention", logsRetention, "a duration such as 12h, 7d, 4w or 1y");
+  }
+
   const hpa = oneOf(raw, "hpa", ["none", "cpu", "latency"] as const, "cpu");
   const prometheus = bool(raw, "prometheus", true);
   if (hpa === "latency" && !prometheus) throw new ConfigError("prometheus", raw.prometheus, "true when hpa is latency (the metric comes from Prometheus)");
@@ -299,6 +324,13 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     registryImage: str(raw, "registryImage", "registry:2"),
     redisImage: str(raw, "redisImage", "redis:7-bookworm"),
     debugImage: str(raw, "debugImage", "alpine:3"),
+    logs: {
+      enabled: bool(raw, "logging", false),
+      image: str(raw, "logsImage", "victoriametrics/victoria-logs:v1.52.1"),
+      agentImage: str(raw, "logsAgentImage", "victoriametrics/vlagent:v1.52.1"),
+      port: logsPort,
+      retention: logsRetention,
+    },
     registryMirror,
     swarmAddressPool,
     sshPrivateKey: raw.sshPrivateKey,

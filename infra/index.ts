@@ -29,3 +29,4 @@ export const managerAddress = out.managerAddress;
 export const sshCommand = out.sshCommand;
 export const nodes = out.nodes;
 export const replicas = out.replicas;
+export const logsUrl = out.logsUrl;

@@ -11,6 +11,8 @@
 #        node:24-bookworm-slim  that + the Node and npm of scripts/install-node.sh (from npm), user node (1000)
 #        redis:7-bookworm       that + Debian's redis-server on PATH, /data, protected mode off like the official
 #        registry:2             that + Debian's docker-registry, /etc/docker/registry/config.yml, :5000
+#        victoriametrics/victoria-logs, victoriametrics/vlagent (tests only: the optional log store)
+#                               that + the program built from the release's Go module (needs Go)
 # Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
 # Images are never committed: they live in the local Docker store only.
 #
@@ -325,9 +327,44 @@ EOF
   done_phase
 }
 
+# The optional log store (config `logging`): VictoriaLogs and, for Kubernetes, its collector vlagent. Their
+# official images hold one static Go binary each; the stand-ins hold the same programs built from the Go module
+# proxy (the release's module, its own main packages), with the official images' entrypoints and ports.
+VICTORIALOGS_VERSION=v1.52.1
+ensure_victorialogs() {
+  local server="victoriametrics/victoria-logs:$VICTORIALOGS_VERSION" agent="victoriametrics/vlagent:$VICTORIALOGS_VERSION"
+  have_image "$server" && have_image "$agent" && return 0
+  phase "$server and $agent"
+  if try_pull "$server" && try_pull "$agent"; then done_phase; return 0; fi
+  command -v go >/dev/null || { say "Go is needed to build the VictoriaLogs stand-ins (go.dev/dl)" >&2; exit 1; }
+  local src="$CACHE/victorialogs-$VICTORIALOGS_VERSION" d="$build_dir/victorialogs" prog
+  mkdir -p "$src" "$d"
+  if [ ! -x "$src/bin/victoria-logs-prod" ] || [ ! -x "$src/bin/vlagent-prod" ]; then
+    say "  building victoria-logs and vlagent $VICTORIALOGS_VERSION from the Go module proxy (about a minute)"
+    [ -f "$src/go.mod" ] || printf 'module dockercoins.local/victorialogs\n\ngo 1.26\n' >"$src/go.mod"
+    ( cd "$src"
+      export GOFLAGS="-mod=mod -buildvcs=false" GOWORK=off CGO_ENABLED=0 GOTOOLCHAIN=local
+      go get "github.com/VictoriaMetrics/VictoriaLogs@$VICTORIALOGS_VERSION"
+      for prog in victoria-logs vlagent; do
+        nice -n 10 go build -trimpath -ldflags '-s -w' -o "bin/$prog-prod" "github.com/VictoriaMetrics/VictoriaLogs/app/$prog"
+      done ) >"$build_dir/go.log" 2>&1 || { tail -30 "$build_dir/go.log" >&2; exit 1; }
+  fi
+  # The official images' layout: the binary at /, its port exposed, the binary as the entrypoint.
+  for prog in victoria-logs vlagent; do
+    mkdir -p "$d/$prog"
+    cp "$src/bin/$prog-prod" "$d/$prog/"
+    printf 'FROM debian:bookworm-slim\nCOPY %s-prod /%s-prod\nEXPOSE %s\nLABEL %s\nENTRYPOINT ["/%s-prod"]\n' \
+      "$prog" "$prog" "$([ "$prog" = vlagent ] && echo 9429 || echo 9428)" "$STANDIN_LABEL" "$prog" >"$d/$prog/Dockerfile"
+  done
+  build_image "$server" "$d/victoria-logs"
+  build_image "$agent" "$d/vlagent"
+  done_phase
+}
+
 ensure_debian
 ensure_node
 ensure_redis
 ensure_registry
+if [ "$mode" = test ]; then ensure_victorialogs; fi
 
 say "ready in $(elapsed "$t_script")s"

@@ -13,13 +13,23 @@ export interface IngressRule {
   port: number;
   /** A CIDR, or "self" for members of the same security group only. */
   source: string;
+  /** Tells two rules on one port apart in their resource names. */
+  key?: string;
 }
 
 /**
  * Least privilege for a Swarm: SSH from the admin only, the webui to the world, and everything Swarm and
  * the registry need only between members of the group.
  */
-export function swarmIngressRules(adminCidr: string, webuiPort: number): IngressRule[] {
+export function swarmIngressRules(adminCidr: string, webuiPort: number, logsPort?: number): IngressRule[] {
+  const logs: IngressRule[] =
+    logsPort === undefined
+      ? []
+      : [
+          // No login on the store: its UI and query API to the admin only, like SSH.
+          { description: "Log store UI and API from the admin", ipProtocol: "tcp", port: logsPort, source: adminCidr },
+          { description: "Log shipping from the nodes' engines", ipProtocol: "tcp", port: logsPort, source: "self", key: "nodes" },
+        ];
   return [
     { description: "SSH from the admin", ipProtocol: "tcp", port: 22, source: adminCidr },
     { description: "DockerCoins webui", ipProtocol: "tcp", port: webuiPort, source: "0.0.0.0/0" },
@@ -28,6 +38,7 @@ export function swarmIngressRules(adminCidr: string, webuiPort: number): Ingress
     { description: "Swarm node gossip (udp)", ipProtocol: "udp", port: 7946, source: "self" },
     { description: "Swarm overlay network (VXLAN)", ipProtocol: "udp", port: 4789, source: "self" },
     { description: "Private image registry", ipProtocol: "tcp", port: 5000, source: "self" },
+    ...logs,
   ];
 }
 
@@ -55,6 +66,8 @@ export interface AwsHostsArgs {
   adminCidr: string;
   /** Port the webui is published on, open to the world. */
   webuiPort: number;
+  /** The log store's port, when logging is on: the admin reads it, the nodes ship to it. */
+  logsPort?: number;
   /** OpenSSH public key installed for the login user. */
   sshPublicKey: string;
   /** Login user of the AMI (ubuntu for Canonical's images). */
@@ -99,9 +112,9 @@ export class AwsHosts extends pulumi.ComponentResource {
       child,
     );
     const sgId = this.securityGroup.id;
-    const rules: pulumi.Resource[] = swarmIngressRules(args.adminCidr, args.webuiPort).map((r) =>
+    const rules: pulumi.Resource[] = swarmIngressRules(args.adminCidr, args.webuiPort, args.logsPort).map((r) =>
       new aws.vpc.SecurityGroupIngressRule(
-        `${name}-in-${r.ipProtocol}-${r.port}`,
+        `${name}-in-${r.ipProtocol}-${r.port}${r.key ? `-${r.key}` : ""}`,
         {
           securityGroupId: sgId,
           description: r.description,

@@ -16,12 +16,13 @@ export function nodeAddress(subnet: string, index: number): string {
 
 /**
  * Ports a node publishes on 127.0.0.1 of the machine: every node its SSH (for Pulumi), and the first node
- * (the manager, which runs the registry and, in the playground, the webui) the registry and webui ports.
+ * (the manager, which runs the registry and, in the playground, the webui) the registry, webui and log store ports.
  */
-export function nodePorts(index: number, p: { sshBasePort: number; registryPort: number; webuiPort: number }): PublishedPort[] {
+export function nodePorts(index: number, p: { sshBasePort: number; registryPort: number; webuiPort: number; logsPort: number }): PublishedPort[] {
   const ssh = { internal: 22, external: p.sshBasePort + index - 1 };
+  // The log store's port is published whether logging is on or not: turning it on must not re-create node1.
   return index === 1
-    ? [ssh, { internal: 5000, external: p.registryPort }, { internal: p.webuiPort, external: p.webuiPort }]
+    ? [ssh, { internal: 5000, external: p.registryPort }, { internal: p.webuiPort, external: p.webuiPort }, { internal: p.logsPort, external: p.logsPort }]
     : [ssh];
 }
 
@@ -61,6 +62,8 @@ export interface LocalHostsArgs {
   sshBasePort: number;
   registryPort: number;
   webuiPort: number;
+  /** The optional log store's port (see nodePorts). */
+  logsPort: number;
   /** Images to copy from this machine's engine into every node (empty: the nodes pull what they need). */
   preloadImages: string[];
 }

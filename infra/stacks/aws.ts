@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DockerCoinsConfig } from "../config";
 import { AwsHosts } from "../hosts/aws";
 import { SshKey } from "../hosts/sshkey";
-import { deploySwarm } from "./swarm";
+import { deploySwarm, logsUiUrl } from "./swarm";
 import type { StackContext, StackOutputs } from "./types";
 
 /** EC2 instances (5 x m4.large by default) in the default VPC, then Swarm over SSH. */
@@ -16,6 +16,8 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     adminCidr: cfg.aws.adminCidr as string,
     sshPublicKey: cfg.sshPublicKey as string,
     webuiPort: cfg.webuiPort,
+    // The log store's UI and API: from the admin's address only (it has no login); shipping stays inside the group.
+    logsPort: cfg.logs.enabled ? cfg.logs.port : undefined,
     sshUser: cfg.aws.sshUser,
     rootVolumeGiB: cfg.aws.rootVolumeGiB,
     tags: { Project: "dockercoins", Stack: ctx.stack, ManagedBy: "pulumi" },
@@ -35,5 +37,6 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} ${cfg.aws.sshUser}@${manager.publicIp}`,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
+    logsUrl: logsUiUrl(cfg, manager.publicIp),
   };
 }

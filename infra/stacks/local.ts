@@ -3,7 +3,7 @@ import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import { LocalHosts } from "../hosts/local";
 import { SshKey } from "../hosts/sshkey";
-import { deploySwarm } from "./swarm";
+import { deploySwarm, logsUiUrl } from "./swarm";
 import type { StackContext, StackOutputs } from "./types";
 
 /** The playground: N dind node containers on this machine's engine, then the same Swarm path as VMs. */
@@ -19,7 +19,9 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     sshBasePort: cfg.local.sshBasePort,
     registryPort: cfg.local.registryPort,
     webuiPort: cfg.webuiPort,
-    preloadImages: cfg.local.preloadImages,
+    logsPort: cfg.logs.port,
+    // The log store's image too when logging is on: the playground's nodes may have no registry to pull from.
+    preloadImages: cfg.logs.enabled ? [...new Set([...cfg.local.preloadImages, cfg.logs.image])] : cfg.local.preloadImages,
   });
   const swarm = deploySwarm(cfg, ctx, {
     hosts: nodes.hosts,
@@ -36,5 +38,6 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${cfg.local.sshBasePort} root@127.0.0.1`,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
+    logsUrl: logsUiUrl(cfg, "127.0.0.1"),
   };
 }

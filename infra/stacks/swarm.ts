@@ -8,6 +8,8 @@ import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster } from "../swarm/cluster";
 import { SwarmServices } from "../swarm/services";
 import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/dockercoins";
+import { LOGS_UI_PATH, logStoreService, shipLogs } from "../swarm/logs";
+import type { SwarmServiceSpec } from "../swarm/spec";
 import { pinImageScript, remoteBash } from "../swarm/scripts";
 import type { StackContext, StackOutputs } from "./types";
 
@@ -108,9 +110,21 @@ export function deploySwarm(
       ).stdout.apply((out) => out.trim().split("\n").pop() || image),
     );
 
+  // The optional log store, on the first manager; every other service's engine ships its lines there.
+  const logStore = cfg.logs.enabled
+    ? new SwarmServices("logs", {
+        provider: manager,
+        specs: [logStoreService({ image: pin("logs", cfg.logs.image), endpointMode: cfg.endpointMode, port: cfg.logs.port, retention: cfg.logs.retention })],
+        // Its own network: the engines reach the store through its host-mode port, not through an overlay.
+        networkName: "dockercoins-logs",
+      })
+    : undefined;
+  const storeUrl = specString(pulumi.interpolate`http://${first.privateAddress}:${cfg.logs.port}`);
+  const shipped = (specs: SwarmServiceSpec[]) => (logStore ? shipLogs(specs, storeUrl) : specs);
+
   const registry = new SwarmServices("registry", {
     provider: manager,
-    specs: [registryService({ image: pin("registry", cfg.registryImage), endpointMode: cfg.endpointMode })],
+    specs: shipped([registryService({ image: pin("registry", cfg.registryImage), endpointMode: cfg.endpointMode })]),
     // Its own network: the registry is reached through its host-mode port, not the app's overlay.
     networkName: "dockercoins-registry",
   });
@@ -134,7 +148,7 @@ export function deploySwarm(
   const services = new SwarmServices("dockercoins", {
     provider: manager,
     managerConnection,
-    specs: dockercoinsServices({
+    specs: shipped(dockercoinsServices({
       images: { ...digestRefs(images.refs), redis: pin("redis", cfg.redisImage), ...(cfg.debugService ? { debug: pin("debug", cfg.debugImage) } : {}) },
       replicas: cfg.replicas,
       rngMode: cfg.rngMode,
@@ -142,7 +156,7 @@ export function deploySwarm(
       webuiPort: cfg.webuiPort,
       timing: cfg.timing,
       debug: cfg.debugService,
-    }),
+    })),
   });
 
   return {
@@ -151,6 +165,11 @@ export function deploySwarm(
     replicas: swarmReplicas(cfg),
     services,
   };
+}
+
+/** The log store's web UI at `host` (how the user reaches the first manager), when logging is on. */
+export function logsUiUrl(cfg: Pick<DockerCoinsConfig, "logs">, host: pulumi.Input<string>): pulumi.Output<string> | undefined {
+  return cfg.logs.enabled ? pulumi.interpolate`http://${host}:${cfg.logs.port}${LOGS_UI_PATH}` : undefined;
 }
 
 /**
@@ -165,11 +184,16 @@ export function digestRefs(refs: Record<string, pulumi.Output<string>>): Record<
 
 /** An image reference known later (an Output) where a spec takes a string: see digestRefs. */
 export function specImage(ref: pulumi.Output<string>): string {
-  return ref as unknown as string;
+  return specString(ref);
+}
+
+/** Any value known later (an image digest, a node's address) where a spec takes a string: see digestRefs. */
+export function specString(value: pulumi.Output<string>): string {
+  return value as unknown as string;
 }
 
 /** Replica counts as the user sees them; a global rng runs one task per node. */
-export function swarmReplicas(cfg: Pick<DockerCoinsConfig, "replicas" | "rngMode" | "nodeCount">): Record<string, number | string> {
+export function swarmReplicas(cfg: Pick<DockerCoinsConfig, "replicas" | "rngMode" | "nodeCount" | "logs">): Record<string, number | string> {
   return {
     worker: cfg.replicas.worker,
     rng: cfg.rngMode === "global" ? `global (${cfg.nodeCount})` : cfg.replicas.rng,
@@ -177,5 +201,6 @@ export function swarmReplicas(cfg: Pick<DockerCoinsConfig, "replicas" | "rngMode
     webui: cfg.replicas.webui,
     redis: 1,
     registry: 1,
+    ...(cfg.logs.enabled ? { logs: 1 } : {}),
   };
 }

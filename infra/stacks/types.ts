@@ -25,6 +25,8 @@ export interface StackOutputs {
   sshCommand: pulumi.Input<string>;
   nodes: pulumi.Input<pulumi.Input<string>[]>;
   replicas: pulumi.Input<Record<string, pulumi.Input<number | string>>>;
+  /** The log store's web UI, when logging is on. */
+  logsUrl?: pulumi.Input<string>;
 }
 
 export type StackFn = (cfg: DockerCoinsConfig, ctx: StackContext) => StackOutputs;

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DockerCoinsConfig } from "../config";
 import { SshKey } from "../hosts/sshkey";
 import { VmHosts } from "../hosts/vms";
-import { deploySwarm } from "./swarm";
+import { deploySwarm, logsUiUrl } from "./swarm";
 import type { StackContext, StackOutputs } from "./types";
 
 /** Machines the user already has (the seeds' five VMs): Swarm over SSH, images built on the manager. */
@@ -24,5 +24,6 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -p ${first.port} ${first.user}@${first.address}`,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
+    logsUrl: logsUiUrl(cfg, first.address),
   };
 }

@@ -27,8 +27,8 @@ export interface NodePlan {
 
 /**
  * Who is what: the first `managerCount` hosts are managers (the first of them initialises the Swarm),
- * the rest workers. The first host also carries the labels that pin redis, the registry and (host-mode)
- * webui, so the node whose ports the playground publishes is the one running them.
+ * the rest workers. The first host also carries the labels that pin redis, the registry, the log store and
+ * (host-mode) webui, so the node whose ports the playground publishes is the one running them.
  */
 export function planNodes(hostNames: string[], managerCount: number): NodePlan[] {
   if (![1, 3, 5].includes(managerCount)) {
@@ -44,7 +44,9 @@ export function planNodes(hostNames: string[], managerCount: number): NodePlan[]
     initialises: i === 0,
     labels: {
       "dockercoins.node": name,
-      ...(i === 0 ? { [NODE_LABELS.redis]: "true", [NODE_LABELS.registry]: "true", [NODE_LABELS.webui]: "true" } : {}),
+      ...(i === 0
+        ? { [NODE_LABELS.redis]: "true", [NODE_LABELS.registry]: "true", [NODE_LABELS.webui]: "true", [NODE_LABELS.logs]: "true" }
+        : {}),
     },
   }));
 }

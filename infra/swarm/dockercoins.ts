@@ -18,6 +18,8 @@ export const NODE_LABELS = {
   webui: "dockercoins.webui",
   /** The node that runs the private registry (the first manager), reached as <its address>:5000. */
   registry: "dockercoins.registry",
+  /** The node that keeps the optional log store's volume (the first manager); the engines ship to its address. */
+  logs: "dockercoins.logs",
 } as const;
 
 export const REGISTRY_PORT = 5000;
@@ -81,9 +83,9 @@ export const ROLLBACK: UpdateSpec = {
   order: "start-first",
 };
 
-/** Stateful singletons (redis, registry) must not run twice on one volume: stop the old task first. */
-const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
-const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
+/** Stateful singletons (redis, registry, the log store) must not run twice on one volume: stop the old task first. */
+export const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
+export const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
 
 /** Restart crashed tasks, but stop thrashing after 5 restarts within 2 minutes. */
 export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 5, windowS: 120 };
@@ -105,7 +107,7 @@ function timingEnv(timing: DockerCoinsServicesOptions["timing"]): Record<string,
   return { RNG_DELAY_MS: ms, HASHER_DELAY_MS: ms, WORKER_SLEEP_MS: ms };
 }
 
-/** Each rng and hasher task says which node it runs on (Swarm fills the template), for webui's replica view. */
+/** Each task says which node it runs on (Swarm fills the template): in webui's replica view and in every log line. */
 const NODE_NAME_ENV = { NODE_NAME: "{{.Node.Hostname}}" };
 /** webui finds every rng and hasher task by Swarm's `tasks.<service>` name, in VIP and DNS round-robin mode. */
 const WATCH_REPLICAS = "rng=dns://tasks.rng:80,hasher=dns://tasks.hasher:80";
@@ -180,6 +182,7 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
         RNG_URL: "http://rng",
         HASHER_URL: "http://hasher",
         WORKER_SLEEP_MS: timing.WORKER_SLEEP_MS,
+        ...NODE_NAME_ENV,
       },
       // The worker reports its unreported loops on SIGTERM before exiting: give it time to.
       stopGracePeriodS: 15,
@@ -187,7 +190,7 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
     }),
     appService("webui", images.webui, opts, {
       mode: { replicas: checkReplicas("webui", replicas.webui) },
-      env: { REDIS_URL: "redis://redis:6379", WATCH_REPLICAS },
+      env: { REDIS_URL: "redis://redis:6379", WATCH_REPLICAS, ...NODE_NAME_ENV },
       ports: webuiPorts(opts.endpointMode, opts.webuiPort),
       // A host-mode port exists only on the node running the task: keep webui where the port is reachable.
       // And the old task holds that port until it stops: a start-first update would need another labelled

@@ -89,6 +89,7 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
         ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: goDuration(spec.stopGracePeriodS) } : {}),
       },
       networksAdvanceds: [{ name: networkId }],
+      ...(spec.logDriver ? { logDriver: { name: spec.logDriver.name, options: spec.logDriver.options } } : {}),
       ...(spec.constraints?.length ? { placement: { constraints: spec.constraints } } : {}),
       ...(spec.restart
         ? {

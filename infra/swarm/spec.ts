@@ -67,4 +67,6 @@ export interface SwarmServiceSpec {
   mounts?: MountSpec[];
   /** Placement constraints, e.g. "node.labels.dockercoins.redis == true". */
   constraints?: string[];
+  /** Where the node's engine sends the task's output (a Docker log driver and its options); the engine's default if unset. */
+  logDriver?: { name: string; options: Record<string, string> };
 }

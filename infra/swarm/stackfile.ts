@@ -65,6 +65,7 @@ function stackService(spec: SwarmServiceSpec, network: string | undefined): Reco
   if (spec.stopGracePeriodS !== undefined) svc.stop_grace_period = seconds(spec.stopGracePeriodS);
   if (spec.mounts?.length) svc.volumes = spec.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target }));
   if (network) svc.networks = [network];
+  if (spec.logDriver) svc.logging = { driver: spec.logDriver.name, options: spec.logDriver.options };
   svc.deploy = deploy;
   return svc;
 }

@@ -31,6 +31,9 @@ describe("parseConfig defaults", () => {
     expect(c.minikube.hpaMaxReplicas).toBe(10);
     expect(c.minikube.hpaCpuPercent).toBe(5);
     expect(c.minikube.loadTest).toBe("none");
+    expect(c.logs).toEqual({
+      enabled: false, image: "victoriametrics/victoria-logs:v1.52.1", agentImage: "victoriametrics/vlagent:v1.52.1", port: 9428, retention: "7d",
+    });
   });
 
   it("reads namespaced and bare keys and ignores other namespaces", () => {
@@ -84,6 +87,11 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
     ["webuiPort", { webuiPort: "70000" }, 'dockercoins:webuiPort = "70000" is not allowed; expected an integer from 1 to 65535'],
     ["timing", { timing: "fast" }, 'dockercoins:timing = "fast" is not allowed; expected one of workshop, zero-delay'],
     ["debugService", { debugService: "yes" }, 'dockercoins:debugService = "yes" is not allowed; expected true or false'],
+    ["logging", { logging: "on" }, 'dockercoins:logging = "on" is not allowed; expected true or false'],
+    ["logsPort on webui's", { logsPort: "8000" }, 'dockercoins:logsPort = "8000" is not allowed; expected a port the first manager does not already use (8000 is webuiPort)'],
+    ["logsPort on the registry's", { logsPort: "5000" }, 'dockercoins:logsPort = "5000" is not allowed; expected a port the first manager does not already use (5000 is registry)'],
+    ["logsRetention", { logsRetention: "7 days" }, 'dockercoins:logsRetention = "7 days" is not allowed; expected a duration such as 12h, 7d, 4w or 1y'],
+    ["logsRetention zero", { logsRetention: "0d" }, 'dockercoins:logsRetention = "0d" is not allowed; expected a duration such as 12h, 7d, 4w or 1y'],
     ["webui over nodes in dnsrr", { endpointMode: "dnsrr", nodeCount: "2", managerCount: "1", webuiReplicas: "3" },
       'dockercoins:webuiReplicas = "3" is not allowed; expected at most nodeCount (2) with endpointMode dnsrr (host-mode publish)'],
     ["unknown key", { workerReplica: "3" }, 'dockercoins:workerReplica = "3" is not allowed; expected no such key; known keys: ' + KNOWN_KEYS.join(", ")],

@@ -151,6 +151,7 @@ const LOCAL_ARGS = {
   sshBasePort: 22001,
   registryPort: 15000,
   webuiPort: 8000,
+  logsPort: 9428,
   preloadImages: [] as string[],
 };
 
@@ -161,6 +162,7 @@ describe("LocalHosts", () => {
       { internal: 22, external: 22001 },
       { internal: 5000, external: 15000 },
       { internal: 8000, external: 8000 },
+      { internal: 9428, external: 9428 },
     ]);
     expect(local.nodePorts(3, LOCAL_ARGS)).toEqual([{ internal: 22, external: 22003 }]);
   });
@@ -196,7 +198,7 @@ describe("LocalHosts", () => {
       // Everything is published on loopback only.
       expect(c.inputs.ports.every((p: any) => p.ip === "127.0.0.1")).toBe(true);
     }
-    expect(containers[0].inputs.ports.map((p: any) => [p.internal, p.external])).toEqual([[22, 22001], [5000, 15000], [8000, 8000]]);
+    expect(containers[0].inputs.ports.map((p: any) => [p.internal, p.external])).toEqual([[22, 22001], [5000, 15000], [8000, 8000], [9428, 9428]]);
     expect(containers[4].inputs.ports.map((p: any) => [p.internal, p.external])).toEqual([[22, 22005]]);
   });
 

@@ -16,12 +16,13 @@ const spec = (name: string, o = opts) => dockercoinsServices(o).find((s) => s.na
 describe("planNodes", () => {
   const names = ["node1", "node2", "node3", "node4", "node5"];
 
-  it("1 manager: node1 initialises and carries the redis/registry/webui labels", () => {
+  it("1 manager: node1 initialises and carries the redis/registry/webui/logs labels", () => {
     const plan = planNodes(names, 1);
     expect(plan.map((n) => n.role)).toEqual(["manager", "worker", "worker", "worker", "worker"]);
     expect(plan.map((n) => n.initialises)).toEqual([true, false, false, false, false]);
     expect(plan[0].labels).toEqual({
       "dockercoins.node": "node1", "dockercoins.redis": "true", "dockercoins.registry": "true", "dockercoins.webui": "true",
+      "dockercoins.logs": "true",
     });
     expect(plan[3].labels).toEqual({ "dockercoins.node": "node4" });
   });

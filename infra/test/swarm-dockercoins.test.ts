@@ -59,11 +59,15 @@ describe("dockercoinsServices", () => {
 
   it("workshop timing keeps the 100 ms delays; zero-delay removes them", () => {
     const w = byName(dockercoinsServices(base));
-    // Swarm fills NODE_NAME per task: webui's replica view shows where each rng and hasher runs.
+    // Swarm fills NODE_NAME per task: webui's replica view shows where each rng and hasher runs, every log line its node.
     expect(w.rng.env).toEqual({ RNG_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" });
     expect(w.hasher.env).toEqual({ HASHER_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" });
-    expect(w.webui.env).toEqual({ REDIS_URL: "redis://redis:6379", WATCH_REPLICAS: "rng=dns://tasks.rng:80,hasher=dns://tasks.hasher:80" });
-    expect(w.worker.env).toEqual({ REDIS_URL: "redis://redis:6379", RNG_URL: "http://rng", HASHER_URL: "http://hasher", WORKER_SLEEP_MS: "100" });
+    expect(w.webui.env).toEqual({
+      REDIS_URL: "redis://redis:6379", WATCH_REPLICAS: "rng=dns://tasks.rng:80,hasher=dns://tasks.hasher:80", NODE_NAME: "{{.Node.Hostname}}",
+    });
+    expect(w.worker.env).toEqual({
+      REDIS_URL: "redis://redis:6379", RNG_URL: "http://rng", HASHER_URL: "http://hasher", WORKER_SLEEP_MS: "100", NODE_NAME: "{{.Node.Hostname}}",
+    });
     const z = byName(dockercoinsServices({ ...base, timing: "zero-delay" }));
     expect([z.rng.env, z.hasher.env, { WORKER_SLEEP_MS: z.worker.env!.WORKER_SLEEP_MS }]).toEqual([
       { RNG_DELAY_MS: "0", NODE_NAME: "{{.Node.Hostname}}" }, { HASHER_DELAY_MS: "0", NODE_NAME: "{{.Node.Hostname}}" }, { WORKER_SLEEP_MS: "0" },

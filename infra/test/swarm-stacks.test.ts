@@ -219,6 +219,66 @@ describe("local target", () => {
   });
 });
 
+describe("logging (the optional log store)", () => {
+  it("off by default: no store, no log driver, no logs output", async () => {
+    const out = await run(DEV);
+    expect(registrations.some((r) => r.name.startsWith("logs"))).toBe(false);
+    expect(ofType("docker:index/service:Service").every((s) => s.inputs.taskSpec.logDriver === undefined)).toBe(true);
+    expect(out.logsUrl).toBeUndefined();
+  });
+
+  it("on: the store on node1 (host-mode port, own volume), every other service ships to node1's address", async () => {
+    const out = await run({ ...DEV, logging: "true" });
+    const store = named("logs-logs").inputs;
+    expect(store.taskSpec.placement.constraints).toEqual(["node.labels.dockercoins.logs == true"]);
+    expect(store.endpointSpec.ports).toEqual([{ targetPort: 9428, publishedPort: 9428, publishMode: "host", protocol: "tcp" }]);
+    expect(store.taskSpec.containerSpec.image).toMatch(/@sha256:/); // pinned by digest on the manager, as redis
+    expect(named("logs-image-pin").inputs.create).toContain("victoriametrics/victoria-logs:v1.52.1");
+    expect(store.taskSpec.containerSpec.mounts).toEqual([{ type: "volume", source: "dockercoins-logs", target: "/victoria-logs-data" }]);
+    expect(store.taskSpec.logDriver).toBeUndefined(); // never its own lines: a loop
+    const shipping = ofType("docker:index/service:Service").filter((s) => s.name !== "logs-logs");
+    expect(shipping.map((s) => s.inputs.name).sort()).toEqual(["hasher", "redis", "registry", "rng", "webui", "worker"]);
+    for (const s of shipping) {
+      expect(s.inputs.taskSpec.logDriver).toMatchObject({
+        name: "splunk",
+        options: { "splunk-url": "http://10.213.0.11:9428", "splunk-source": s.inputs.name, "splunk-format": "json", mode: "non-blocking" },
+      });
+    }
+    expect(await resolve(out.logsUrl)).toBe("http://127.0.0.1:9428/select/vmui/");
+    expect(out.replicas).toMatchObject({ logs: 1 });
+    // The playground's nodes get the store's image from this machine, like registry and redis.
+    expect(named("local-node1-preload").inputs.environment.IMAGES).toContain("victoriametrics/victoria-logs:v1.52.1");
+  });
+
+  it("turning it on changes no node container (node1 publishes the port either way) and replaces no service", async () => {
+    const dev = { ...DEV, localPreloadImages: "registry:2,redis:7-bookworm" }; // as Pulumi.dev.yaml
+    await run(dev);
+    const before = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
+    await settle();
+    reset();
+    await run({ ...dev, logging: "true" });
+    const changed = registrations.filter((r) => before.has(r.name) && before.get(r.name) !== JSON.stringify(r.inputs)).map((r) => r.name);
+    expect(changed.filter((n) => /^local-node\d$/.test(n))).toEqual([]);
+    // In place: the services' log driver (and so the wait for their rollout), the preload lists that now carry
+    // the store's image.
+    expect(changed.sort()).toEqual(
+      ["dockercoins-hasher", "dockercoins-redis", "dockercoins-rng", "dockercoins-rollout", "dockercoins-webui", "dockercoins-worker", "registry-registry",
+        ...[1, 2, 3, 4, 5].map((n) => `local-node${n}-preload`)].sort(),
+    );
+    expect(named("dockercoins-worker").replaceOnChanges.some((p) => pathContains(p, "taskSpec.logDriver"))).toBe(false);
+  });
+
+  it("aws: the store's port open to the admin's CIDR and to the group's nodes, nothing else", async () => {
+    const out = await run({ ...AWS, logging: "true" });
+    const rules = ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.fromPort === 9428);
+    expect(rules.map((r) => [r.name, r.inputs.cidrIpv4 ?? "self"]).sort()).toEqual([
+      ["aws-in-tcp-9428", "203.0.113.7/32"],
+      ["aws-in-tcp-9428-nodes", "self"],
+    ]);
+    expect(await resolve(out.logsUrl)).toMatch(/^http:\/\/.*:9428\/select\/vmui\/$/);
+  });
+});
+
 describe("remote and manager targets", () => {
   it("vms: configured key written to the state directory, images built through the manager's engine and pushed to its 127.0.0.1:5000", async () => {
     await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey, managerCount: "3" });
@@ -265,9 +325,10 @@ describe("pure helpers", () => {
     expect(swarm.webuiLabels(names, { endpointMode: "vip", replicas: { worker: 1, rng: 1, hasher: 1, webui: 2 } })).toEqual({});
   });
   it("swarmReplicas reports a global rng per node", () => {
-    expect(swarm.swarmReplicas({ nodeCount: 5, rngMode: "global", replicas: { worker: 10, rng: 1, hasher: 1, webui: 1 } })).toEqual({
-      worker: 10, rng: "global (5)", hasher: 1, webui: 1, redis: 1, registry: 1,
-    });
+    const cfg = { nodeCount: 5, rngMode: "global", replicas: { worker: 10, rng: 1, hasher: 1, webui: 1 } } as const;
+    const logs = { enabled: false, image: "vl", agentImage: "vla", port: 9428, retention: "7d" };
+    expect(swarm.swarmReplicas({ ...cfg, logs })).toEqual({ worker: 10, rng: "global (5)", hasher: 1, webui: 1, redis: 1, registry: 1 });
+    expect(swarm.swarmReplicas({ ...cfg, logs: { ...logs, enabled: true } })).toMatchObject({ logs: 1 });
   });
 });
 
