@@ -90,6 +90,28 @@ describe.skipIf(goMissing)("the minikube target's objects on a real kube-apiserv
     }
   });
 
+  it("logging on adds the store, its claim and NodePort, and the collector with read-only RBAC; all accepted; nothing else changes", async () => {
+    const list = JSON.parse(objects({ "dockercoins:logging": "true" }));
+    const extra = list.items.slice(16).map((o: { kind: string; metadata: { name: string } }) => `${o.kind}/${o.metadata.name}`);
+    expect(extra).toEqual([
+      "PersistentVolumeClaim/logs-data", "Deployment/victoria-logs", "Service/victoria-logs",
+      "ServiceAccount/vlagent", "ClusterRole/vlagent-dockercoins", "ClusterRoleBinding/vlagent-dockercoins", "DaemonSet/vlagent",
+    ]);
+    const applied = await kube.kubectl(["apply", "--server-side", "-f", "-"], { input: JSON.stringify(list) });
+    expect(applied.stdout).toContain("daemonset.apps/vlagent serverside-applied");
+    const agent = JSON.parse((await kube.kubectl(["-n", "dockercoins", "get", "daemonset/vlagent", "-o", "json"])).stdout);
+    expect(agent.spec.template.spec.serviceAccountName).toBe("vlagent");
+    // The collector may read what it needs and nothing more: the API server answers for its account.
+    const can = async (verb: string, what: string) =>
+      (await kube.kubectl(["auth", "can-i", verb, what, "--as=system:serviceaccount:dockercoins:vlagent"], { allowFailure: true })).stdout.trim();
+    expect([await can("watch", "pods"), await can("get", "nodes"), await can("list", "namespaces")]).toEqual(["yes", "yes", "yes"]);
+    expect([await can("delete", "pods"), await can("get", "secrets"), await can("create", "deployments")]).toEqual(["no", "no", "no"]);
+    // Turning it off again: the 16 objects of the app are as they were (a server-side diff finds nothing).
+    const diff = await kube.kubectl(["diff", "--server-side", "-f", "-"], { input: objects(), allowFailure: true });
+    expect(diff.code, diff.stdout).toBe(0);
+    await kube.kubectl(["delete", "-f", "-", "--wait=false"], { input: JSON.stringify({ ...list, items: list.items.slice(16) }) });
+  });
+
   it("the server does refuse what is invalid (this check can fail)", async () => {
     const list = JSON.parse(objects());
     list.items.find((o: { kind: string; metadata: { name: string } }) => o.kind === "Deployment" && o.metadata.name === "rng").spec.template.spec.containers[0].ports[0].containerPort = 0;

@@ -15,6 +15,7 @@ const STACK = "dev";
 const PREFIX = `dockercoins-${STACK}`;
 const MANAGER = `${PREFIX}-node1`;
 const WEBUI = "http://127.0.0.1:8000";
+const LOGS = "http://127.0.0.1:9428";
 const MIN = 60_000;
 
 const missing = engineMissing();
@@ -40,6 +41,12 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 /** `docker ...` on the Swarm's manager node. */
 const onManager = async (command: string) => (await docker(["exec", MANAGER, "sh", "-c", command])).stdout.trim();
 const replicasOf = (svc: string) => onManager(`docker service ls --filter name=${svc} --format '{{.Name}} {{.Replicas}}'`);
+/** A LogsQL query to the playground's log store: one object per result row. */
+async function logsQuery(query: string): Promise<Record<string, string>[]> {
+  const res = await fetch(`${LOGS}/select/logsql/query`, { method: "POST", body: new URLSearchParams({ query }), signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${query}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.text()).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+}
 const changes = (steps: PreviewStep[]) => steps.map((s) => `${s.op} ${s.name}`).sort();
 
 describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground stack (real engine and plugins)", () => {
@@ -204,6 +211,62 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(hashed).toMatch(/^HTTP\/1\.1 200/);
     expect(hashed).toContain("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"); // sha256("abc")
   }, 5 * MIN);
+
+  it("logging: one key puts the log store in place; worker and rng lines of several nodes found within 30 s; off removes it", async () => {
+    const inspectLogDriver = () => onManager("docker service inspect -f '{{json .Spec.TaskTemplate.LogDriver}}' rng");
+    const services = async () => (await onManager("docker service ls --format '{{.Name}}'")).split("\n").sort();
+    // Off (the default): nothing of it deployed.
+    expect(await services()).not.toContain("logs");
+    expect(await inspectLogDriver()).toBe("null");
+
+    await co.configSet("logging", "true");
+    const steps = await co.previewChanges();
+    // The store is created; the services get their log driver in place; no node, service or network is re-created
+    // (the rollout wait re-runs, as after any spec change).
+    expect(steps.filter((s) => s.op !== "update" && s.op !== "create" && s.name !== "dockercoins-rollout")).toEqual([]);
+    expect(steps.filter((s) => s.op === "create").map((s) => s.name).sort()).toEqual(["logs", "logs-image-pin", "logs-logs", "logs-network"]);
+    await timed("logging on", () => co.up());
+    const ready = Date.now();
+    expect((await co.pulumi("stack output logsUrl")).stdout.trim()).toBe(`${LOGS}/select/vmui/`);
+    expect((await fetch(`${LOGS}/select/vmui/`)).status).toBe(200);
+
+    const found = await waitFor(
+      "worker's reports and rng's requests from two nodes or more",
+      async () => {
+        const reports = await logsQuery(`_time:1m source:worker "units of work done" | stats count() n`);
+        const rngNodes = await logsQuery(`_time:1m source:rng event.line.route:"/:size" | stats by (host) count() n`);
+        return Number(reports[0]?.n) > 0 && rngNodes.length >= 2 ? { reports, rngNodes } : undefined;
+      },
+      30_000,
+      1000,
+    );
+    figures["logging on: worker and rng lines of 2+ nodes queryable"] = (Date.now() - ready) / 1000;
+    console.log(`[pulumi e2e] logs: rng lines per node ${JSON.stringify(found.rngNodes)} after ${figures["logging on: worker and rng lines of 2+ nodes queryable"]} s`);
+
+    // A request line keeps its fields, and the node it came from is the one Swarm ran the task on.
+    const [line] = await logsQuery(`source:rng event.line.route:"/:size" | limit 1`);
+    expect(line).toMatchObject({ source: "rng", "event.line.service": "rng", "event.line.level": "info", "event.line.status": "200", "event.line.method": "GET" });
+    expect(line.host).toMatch(/^node[1-5]$/);
+    expect(line["event.line.node"]).toBe(line.host);
+    expect(Number(line["event.line.ms"])).toBeGreaterThan(90); // the workshop's 100 ms, less rounding
+    // The README's three questions answer: time per service, rng per node, work per worker.
+    const perService = await logsQuery(`_time:1m source:(rng OR hasher) event.line.route:* | stats by (source) avg(event.line.ms) avg_ms, count() requests`);
+    expect(perService.map((r) => r.source).sort()).toEqual(["hasher", "rng"]);
+    const perNode = await logsQuery(`_time:1m source:rng event.line.route:"/:size" | stats by (host) quantile(0.9, event.line.ms) p90_ms, count() requests`);
+    expect(perNode.length).toBeGreaterThanOrEqual(2);
+    const perWorker = await logsQuery(`_time:5m source:worker "units of work done" | stats by (event.line.host) sum(event.line.units) units`);
+    expect(perWorker.length).toBeGreaterThan(1);
+    expect(perWorker.every((r) => Number(r.units) > 0)).toBe(true);
+    console.log(`[pulumi e2e] logs: per service ${JSON.stringify(perService)}; units per worker ${perWorker.map((r) => r.units).join(", ")}`);
+    // What the store costs: its memory on the manager after taking every line of this Swarm for a while.
+    const task = await onManager("docker ps -q --filter label=com.docker.swarm.service.name=logs");
+    console.log(`[pulumi e2e] logs: the store uses ${await onManager(`docker stats --no-stream --format '{{.MemUsage}}' ${task}`)}`);
+
+    await co.configSet("logging", "false");
+    await timed("logging off", () => co.up());
+    expect(await services()).not.toContain("logs");
+    expect(await inspectLogDriver()).toBe("null");
+  }, 10 * MIN);
 
   it("day two: webuiReplicas and managerCount change the live Swarm in place; no node leaves, mining goes on", async () => {
     const nodesNow = async () =>

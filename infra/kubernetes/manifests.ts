@@ -5,6 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Replicas, Timing } from "../config";
+import { logsManifests, logsObjects, type LogsManifestArgs } from "./logs";
 
 export type K8sService = "rng" | "hasher" | "worker" | "webui" | "redis";
 export const K8S_SERVICES: K8sService[] = ["redis", "rng", "hasher", "worker", "webui"];
@@ -268,6 +269,8 @@ export interface K8sPlan {
   httplat?: { image: pulumi.Input<string>; imagePullPolicy: "Never" | "IfNotPresent"; url: string };
   hpa?: RngHpaOptions;
   loadTest?: { target: "rng" | "hasher"; image: string };
+  /** The optional log store and its collector. */
+  logs?: LogsManifestArgs;
 }
 
 /**
@@ -290,6 +293,7 @@ export function manifestList(plan: K8sPlan): { apiVersion: "v1"; kind: "List"; i
       ...(h ? [object("apps/v1", "Deployment", h.deployment), object("v1", "Service", h.service)] : []),
       ...(plan.hpa ? [object("autoscaling/v2", "HorizontalPodAutoscaler", rngHpaManifest(ns, plan.hpa))] : []),
       ...(plan.loadTest ? [object("batch/v1", "Job", loadTestJobManifest(ns, plan.loadTest.target, plan.loadTest.image))] : []),
+      ...(plan.logs ? logsObjects(logsManifests(plan.logs)).map(([apiVersion, kind, args]) => object(apiVersion, kind, args)) : []),
     ],
   };
 }

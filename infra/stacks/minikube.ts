@@ -7,6 +7,7 @@ import { ImageName, Images } from "../images";
 import { DockerCoinsK8s } from "../kubernetes/app";
 import type { K8sPlan } from "../kubernetes/manifests";
 import { LoadTest, Monitoring, RngAutoscaler } from "../kubernetes/autoscaling";
+import { KubernetesLogs } from "../kubernetes/logs";
 import type { StackContext, StackOutputs } from "./types";
 
 export const NAMESPACE = "dockercoins";
@@ -44,6 +45,7 @@ export function minikubePlan(cfg: DockerCoinsConfig, images: Record<ImageName, p
         ? undefined
         : { mode: m.hpa, minReplicas: m.hpaMinReplicas, maxReplicas: m.hpaMaxReplicas, cpuPercent: m.hpaCpuPercent, latencyTargetMs: m.hpaLatencyTargetMs },
     loadTest: m.loadTest === "none" ? undefined : { target: m.loadTest, image: m.loadTestImage },
+    logs: cfg.logs.enabled ? { namespace: NAMESPACE, image: cfg.logs.image, agentImage: cfg.logs.agentImage, retention: cfg.logs.retention } : undefined,
   };
 }
 
@@ -85,6 +87,7 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
   if (plan.hpa) new RngAutoscaler("rng-autoscaler", { namespace: NAMESPACE, ...plan.hpa }, { provider: k8sProvider, dependsOn: [app.deployments.rng] });
   if (plan.loadTest) new LoadTest("loadtest", { namespace: NAMESPACE, ...plan.loadTest }, { provider: k8sProvider, dependsOn: [app] });
   const autoscaled = plan.hpa !== undefined;
+  const logs = plan.logs ? new KubernetesLogs("logs", plan.logs, inApp) : undefined;
 
   return {
     webuiUrl: app.webuiNodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}`),
@@ -98,5 +101,6 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
       webui: cfg.replicas.webui,
       redis: 1,
     },
+    logsUrl: logs?.nodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}/select/vmui/`),
   };
 }

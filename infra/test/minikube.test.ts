@@ -194,6 +194,32 @@ describe("minikube stack", () => {
   });
 });
 
+describe("minikube stack with logging", () => {
+  it("off by default; on: the store with its claim and NodePort, vlagent as a DaemonSet with read-only RBAC", async () => {
+    await run({});
+    expect(registrations.some((r) => r.name.startsWith("logs"))).toBe(false);
+    reset();
+    const out = await run({ logging: "true" });
+    const counts = countByType();
+    expect(counts["dockercoins:kubernetes:Logs"]).toBe(1);
+    expect(counts["kubernetes:apps/v1:DaemonSet"]).toBe(1);
+    expect(counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]).toBe(1);
+    const store = named("logs-store").inputs.spec.template.spec;
+    expect(store.containers[0].image).toBe("victoriametrics/victoria-logs:v1.52.1");
+    expect(store.containers[0].args).toEqual(["-storageDataPath=/data", "-retentionPeriod=7d"]);
+    expect(store.volumes).toEqual([{ name: "data", persistentVolumeClaim: { claimName: "logs-data" } }]);
+    const agent = named("logs-agent").inputs.spec.template.spec;
+    expect(agent.containers[0].args).toContain("-remoteWrite.url=http://victoria-logs.dockercoins.svc:9428/insert/native");
+    expect(agent.containers[0].volumeMounts.filter((v: { readOnly?: boolean }) => v.readOnly).map((v: { mountPath: string }) => v.mountPath)).toEqual([
+      "/var/log", "/var/lib/docker/containers",
+    ]);
+    // Read-only access to the API: pods of its node, the node, namespaces.
+    expect(named("logs-agent-role").inputs.rules.flatMap((r: { verbs: string[] }) => r.verbs)).not.toContain("create");
+    expect(named("logs-store-svc").inputs.spec.type).toBe("NodePort");
+    expect(await resolve(out.logsUrl)).toMatch(/^http:\/\/192\.168\.49\.2:\d+\/select\/vmui\/$/);
+  });
+});
+
 describe("pure helpers", () => {
   it("minikubeTag", () => {
     expect(stack.minikubeTag("rng", "sha256:0123456789abcdef0123")).toBe("dockercoins/rng:0123456789ab");
