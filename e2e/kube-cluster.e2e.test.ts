@@ -33,6 +33,8 @@ const kubectl = (args: string[], opts: { input?: string; allowFailure?: boolean 
 const nodeDocker = (args: string[], input?: Buffer) =>
   run("docker", args, { env: { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT }, timeoutMs: 15 * MIN, input });
 const APPS = ["rng", "hasher", "worker", "webui", "httplat"] as const;
+/** The log store's images (stand-ins from scripts/prepare-machine.sh, or the official ones). */
+const LOGS_IMAGES = { store: "victoriametrics/victoria-logs:v1.52.1", agent: "victoriametrics/vlagent:v1.52.1" };
 const IMAGES = Object.fromEntries(APPS.map((s) => [s, `dockercoins/${s}:kube-e2e`])) as Record<(typeof APPS)[number], string>;
 /** The example stack's objects with `pulumi config set` overrides, as one kubectl list. */
 const objects = (overrides: Record<string, string>) => exampleObjects(IMAGES, { "dockercoins:redisImage": "redis:7-bookworm", ...overrides });
@@ -115,6 +117,48 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       expect(s.replicas.map((r) => [r.node, r.error])).toEqual(s.replicas.map(() => [node, undefined]));
     }
   }, 25 * MIN);
+
+  it("logging on: vlagent ships every pod's lines to VictoriaLogs; rng and worker lines answer a query with their fields within 30 s", async () => {
+    await phases.time("log store images into the node's engine", async () => {
+      for (const image of [LOGS_IMAGES.store, LOGS_IMAGES.agent]) await nodeDocker(["load"], spawnSync("docker", ["save", image], { maxBuffer: 1 << 30 }).stdout);
+    });
+    const withLogs = { "dockercoins:workerReplicas": "1", "dockercoins:logging": "true", "dockercoins:logsImage": LOGS_IMAGES.store, "dockercoins:logsAgentImage": LOGS_IMAGES.agent };
+    await kubectl(["apply", "--server-side", "-f", "-"], { input: objects(withLogs) });
+    await phases.time("log store and collector ready", () => waitFor("victoria-logs and vlagent ready", async () => {
+      const logPods = (await pods("dockercoins")).filter((p) => /^(victoria-logs|vlagent)-/.test(p.metadata.name));
+      return logPods.length === 2 && logPods.every((p) => p.status.containerStatuses?.every((c) => c.ready)) ? true : undefined;
+    }, 3 * MIN, 2000));
+    const ready = Date.now();
+    const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "victoria-logs", "-o", "json"])).stdout);
+    const store = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
+    const query = async (q: string) => {
+      const res = await fetch(`${store}/select/logsql/query`, { method: "POST", body: new URLSearchParams({ query: q }), signal: AbortSignal.timeout(10_000) });
+      expect(res.status, q).toBe(200);
+      return (await res.text()).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, string>);
+    };
+    // vlagent unpacks the JSON lines: the fields are the lines' own (service, node, route, ms), not nested.
+    const [rng, worker] = await waitFor(
+      "an rng request line and a worker report",
+      async () => {
+        const r = await query(`_time:1m service:rng route:"/:size" | limit 1`);
+        const w = await query(`_time:1m service:worker "units of work done" | limit 1`);
+        return r.length && w.length ? [r[0], w[0]] : undefined;
+      },
+      30_000,
+      1000,
+    );
+    console.log(`[kube cluster] logs: first lines queryable ${((Date.now() - ready) / 1000).toFixed(1)} s after the collector was ready`);
+    const node = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout).items[0].metadata.name;
+    expect(rng).toMatchObject({ service: "rng", node, level: "info", route: "/:size", status: "200", "kubernetes.pod_namespace": "dockercoins" });
+    expect(Number(rng.ms)).toBeGreaterThan(90);
+    expect(Number(worker.units)).toBeGreaterThan(0);
+    expect((await query(`_time:1m service:rng | stats by (node) quantile(0.9, ms) p90_ms`))[0]).toMatchObject({ node });
+    expect(await query(`kubernetes.container_name:vlagent | limit 1`)).toEqual([]); // not its own lines
+
+    // Off again: the app's objects as before, the log store's deleted.
+    await kubectl(["delete", "-f", "-", "--wait=true", "--timeout=120s"], { input: JSON.stringify({ ...JSON.parse(objects(withLogs)), items: JSON.parse(objects(withLogs)).items.slice(16) }) });
+    await waitFor("log store pods gone", async () => ((await pods("dockercoins")).some((p) => /^(victoria-logs|vlagent)/.test(p.metadata.name)) ? undefined : true), 2 * MIN, 2000);
+  }, 8 * MIN);
 
   it("redis gone for 20 s: no rng or hasher restart (probes check only the process itself)", async () => {
     const restarts = async () =>
