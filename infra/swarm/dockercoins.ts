@@ -84,8 +84,8 @@ export const ROLLBACK: UpdateSpec = {
 };
 
 /** Stateful singletons (redis, registry, the log store) must not run twice on one volume: stop the old task first. */
-export const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
-export const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
+const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
+const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
 
 /** Restart crashed tasks, but stop thrashing after 5 restarts within 2 minutes. */
 export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 5, windowS: 120 };
@@ -251,14 +251,36 @@ export interface RegistryServiceOptions {
  * address, listed as an insecure registry by the bootstrap script.
  */
 export function registryService(opts: RegistryServiceOptions): SwarmServiceSpec {
-  return {
+  return pinnedServerService({
     name: "registry",
     image: opts.image,
-    mode: { replicas: 1 },
     endpointMode: opts.endpointMode,
-    ports: [{ target: REGISTRY_PORT, published: REGISTRY_PORT, mode: "host" }],
-    mounts: [{ type: "volume", source: REGISTRY_VOLUME, target: "/var/lib/registry" }],
-    constraints: [`node.labels.${NODE_LABELS.registry} == true`],
+    port: { target: REGISTRY_PORT, published: REGISTRY_PORT },
+    volume: { source: REGISTRY_VOLUME, target: "/var/lib/registry" },
+    nodeLabel: NODE_LABELS.registry,
+  });
+}
+
+/**
+ * A server the nodes' engines reach at one node's address (the registry, the log store): one task owning its
+ * volume on the node with `nodeLabel`, its port published in host mode there.
+ */
+export function pinnedServerService(o: {
+  name: string;
+  image: string;
+  endpointMode: EndpointMode;
+  port: { target: number; published: number };
+  volume: { source: string; target: string };
+  nodeLabel: string;
+}): SwarmServiceSpec {
+  return {
+    name: o.name,
+    image: o.image,
+    mode: { replicas: 1 },
+    endpointMode: o.endpointMode,
+    ports: [{ ...o.port, mode: "host" }],
+    mounts: [{ type: "volume", ...o.volume }],
+    constraints: [`node.labels.${o.nodeLabel} == true`],
     ...SINGLE_STATEFUL_TASK,
   };
 }

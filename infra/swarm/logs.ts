@@ -1,4 +1,4 @@
-import { NODE_LABELS, RESTART, STOP_FIRST_ROLLBACK, STOP_FIRST_UPDATE } from "./dockercoins";
+import { NODE_LABELS, pinnedServerService } from "./dockercoins";
 import type { EndpointMode, SwarmServiceSpec } from "./spec";
 
 // The optional log store of a Swarm (config `logging`): one VictoriaLogs on the first manager, and every other
@@ -29,23 +29,20 @@ export interface LogStoreOptions {
  */
 export function logStoreService(opts: LogStoreOptions): SwarmServiceSpec {
   return {
-    name: "logs",
-    image: opts.image,
-    mode: { replicas: 1 },
-    endpointMode: opts.endpointMode,
+    ...pinnedServerService({
+      name: "logs",
+      image: opts.image,
+      endpointMode: opts.endpointMode,
+      port: { target: LOGS_PORT, published: opts.port },
+      volume: { source: LOGS_VOLUME, target: "/victoria-logs-data" },
+      nodeLabel: NODE_LABELS.logs,
+    }),
     command: [
       "-storageDataPath=/victoria-logs-data",
       `-retentionPeriod=${opts.retention}`,
       "-splunk.msgField=event.line.msg,event.line",
       "-splunk.streamFields=host,source",
     ],
-    ports: [{ target: LOGS_PORT, published: opts.port, mode: "host" }],
-    mounts: [{ type: "volume", source: LOGS_VOLUME, target: "/victoria-logs-data" }],
-    constraints: [`node.labels.${NODE_LABELS.logs} == true`],
-    update: STOP_FIRST_UPDATE,
-    rollback: STOP_FIRST_ROLLBACK,
-    restart: RESTART,
-    stopGracePeriodS: 10,
     // VictoriaLogs sizes its caches from the container's memory limit (60 % of it by default).
     limits: { cpus: 1, memoryMiB: 512 },
     reservations: { cpus: 0.1, memoryMiB: 64 },
