@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lineChartSvg, writeChart } from "../app/bench/chart";
 import { exampleConfig, exampleObjects, goMissing, kubeBinaries } from "./lib/kube";
+import { logsQuery } from "./lib/logs";
 import { measureRate, readJson } from "../app/bench/mining";
 import { PulumiCheckout, ROOT } from "./lib/pulumi";
 import { docker, Phases, run, waitFor } from "./lib/run";
@@ -131,11 +132,7 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
     const ready = Date.now();
     const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "victoria-logs", "-o", "json"])).stdout);
     const store = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
-    const query = async (q: string) => {
-      const res = await fetch(`${store}/select/logsql/query`, { method: "POST", body: new URLSearchParams({ query: q }), signal: AbortSignal.timeout(10_000) });
-      expect(res.status, q).toBe(200);
-      return (await res.text()).split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, string>);
-    };
+    const query = (q: string) => logsQuery(store, q);
     // vlagent unpacks the JSON lines: the fields are the lines' own (service, node, route, ms), not nested.
     const [rng, worker] = await waitFor(
       "an rng request line and a worker report",
@@ -281,6 +278,25 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       expect(steps.map((st) => `${st.op} ${st.name}`)).toEqual(["update dockercoins-worker"]);
       await phases.time("minikube stack: workerReplicas 3", () => co.up());
       expect(JSON.parse((await kubectl(["-n", "dockercoins", "get", "deployment", "worker", "-o", "json"])).stdout).status.readyReplicas).toBe(3);
+
+      // Logging on (the images are in the node's engine since the logging test): created, nothing else touched.
+      await co.configSet("logging", "true");
+      await co.configSet("logsImage", LOGS_IMAGES.store);
+      await co.configSet("logsAgentImage", LOGS_IMAGES.agent);
+      const logSteps = await co.previewChanges();
+      expect(logSteps.filter((st) => st.op !== "create")).toEqual([]);
+      expect(logSteps.map((st) => st.name).sort()).toEqual(
+        ["logs", "logs-agent", "logs-agent-binding", "logs-agent-role", "logs-agent-sa", "logs-data", "logs-store", "logs-store-svc"],
+      );
+      await phases.time("minikube stack: logging on", () => co.up());
+      const logsUrl = (await co.pulumi("stack output logsUrl")).stdout.trim();
+      expect(logsUrl).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}/select/vmui/$`));
+      const store = logsUrl.replace(/\/select\/vmui\/$/, "");
+      await waitFor("the workers' reports in the store", async () => (Number((await logsQuery(store, `service:worker "units of work done" | stats count() n`))[0]?.n) > 0 ? true : undefined), 30_000);
+      await co.configSet("logging", "false");
+      await phases.time("minikube stack: logging off", () => co.up());
+      expect((await kubectl(["-n", "dockercoins", "get", "deployment,daemonset", "-o", "name"])).stdout).not.toMatch(/victoria-logs|vlagent/);
+      expect((await kubectl(["get", "clusterrole", "vlagent-dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
 
       await phases.time("minikube stack: destroy", () => co.pulumi("destroy --yes"));
       expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { longestStall, measureRate, readJson, sampleFor } from "../app/bench/mining";
 import type { WalkResult } from "../infra/automation/walk";
 import { engineMissing, forceRemove, leftovers, PulumiCheckout, ROOT, type PreviewStep } from "./lib/pulumi";
+import { logsQuery as queryLogs } from "./lib/logs";
 import { docker, Phases, waitFor } from "./lib/run";
 import { VmFixture } from "./lib/vms";
 
@@ -41,12 +42,8 @@ async function timed<T>(name: string, fn: () => Promise<T>): Promise<T> {
 /** `docker ...` on the Swarm's manager node. */
 const onManager = async (command: string) => (await docker(["exec", MANAGER, "sh", "-c", command])).stdout.trim();
 const replicasOf = (svc: string) => onManager(`docker service ls --filter name=${svc} --format '{{.Name}} {{.Replicas}}'`);
-/** A LogsQL query to the playground's log store: one object per result row. */
-async function logsQuery(query: string): Promise<Record<string, string>[]> {
-  const res = await fetch(`${LOGS}/select/logsql/query`, { method: "POST", body: new URLSearchParams({ query }), signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`${query}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.text()).split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
-}
+/** A LogsQL query to the playground's log store. */
+const logsQuery = (query: string) => queryLogs(LOGS, query);
 const changes = (steps: PreviewStep[]) => steps.map((s) => `${s.op} ${s.name}`).sort();
 
 describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground stack (real engine and plugins)", () => {

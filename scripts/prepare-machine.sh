@@ -16,16 +16,20 @@
 # Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
 # Images are never committed: they live in the local Docker store only.
 #
-# Usage: prepare-machine.sh [--deploy]
-#   --deploy  only what `pulumi up` of the playground needs: a running Docker engine (Docker Desktop or
-#             any engine counts; Debian's is installed only if none answers) and the base images.
+# Usage: prepare-machine.sh [--deploy [--with-logs]]
+#   --deploy     only what `pulumi up` of the playground needs: a running Docker engine (Docker Desktop or
+#                any engine counts; Debian's is installed only if none answers) and the base images.
+#   --with-logs  the log store's images too (a playground stack with `dockercoins:logging true`).
 set -euo pipefail
 mode=test
-case "${1:-}" in
-  --deploy) mode=deploy ;;
-  "") ;;
-  *) echo "usage: $0 [--deploy]" >&2; exit 2 ;;
-esac
+with_logs=0
+for arg in "$@"; do
+  case "$arg" in
+    --deploy) mode=deploy ;;
+    --with-logs) with_logs=1 ;;
+    *) echo "usage: $0 [--deploy [--with-logs]]" >&2; exit 2 ;;
+  esac
+done
 
 CACHE="${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}"
 # The mirror this machine's apt already uses (deb822 sources or the classic list), unless DEBIAN_MIRROR is set.
@@ -365,6 +369,6 @@ ensure_debian
 ensure_node
 ensure_redis
 ensure_registry
-if [ "$mode" = test ]; then ensure_victorialogs; fi
+if [ "$mode" = test ] || [ "$with_logs" = 1 ]; then ensure_victorialogs; fi
 
 say "ready in $(elapsed "$t_script")s"

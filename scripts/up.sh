@@ -6,8 +6,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stack="${DOCKERCOINS_STACK:-dev}"
 
-# Docker engine, and local stand-ins for the base images when no registry can be reached.
-scripts/prepare-machine.sh --deploy
+# Docker engine, and local stand-ins for the base images when no registry can be reached (the log store's
+# too when the stack turns logging on).
+prepare=(--deploy)
+grep -Eq '^\s*dockercoins:logging:\s*"?true' "Pulumi.$stack.yaml" 2>/dev/null && prepare+=(--with-logs)
+scripts/prepare-machine.sh "${prepare[@]}"
 
 [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 
