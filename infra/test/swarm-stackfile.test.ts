@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
+import { logStoreService, shipLogs } from "../swarm/logs";
 import { renderStackFile } from "../swarm/stackfile";
 
 const opts: DockerCoinsServicesOptions = {
@@ -51,6 +52,23 @@ describe("renderStackFile", () => {
   it("keeps strings strings for docker's YAML 1.1 parser (`yes` is not a boolean)", () => {
     expect(yaml).toContain('- "yes"');
     expect(parse(yaml, { version: "1.1" })).toEqual(doc);
+  });
+
+  it("renders the log store and each service's log driver, its options strings for docker's YAML 1.1 parser", () => {
+    const specs = [...shipLogs(dockercoinsServices(opts), "http://10.0.0.11:9428"), logStoreService({ image: "vl", endpointMode: "dnsrr", port: 9428, retention: "7d" })];
+    const text = renderStackFile(specs, { network: "dockercoins" });
+    const logged = parse(text, { version: "1.1" });
+    expect(logged.services.rng.logging).toEqual({
+      driver: "splunk",
+      options: {
+        "splunk-url": "http://10.0.0.11:9428", "splunk-token": "dockercoins", "splunk-format": "json", "splunk-source": "rng",
+        "splunk-verify-connection": "false", tag: "{{.Name}}", mode: "non-blocking", "max-buffer-size": "4m",
+      },
+    });
+    expect(logged.services.logs.logging).toBeUndefined();
+    expect(logged.services.logs.ports).toEqual([{ target: 9428, published: 9428, protocol: "tcp", mode: "host" }]);
+    expect(logged.services.logs.deploy.placement).toEqual({ constraints: ["node.labels.dockercoins.logs == true"] });
+    expect(logged.volumes["dockercoins-logs"]).toEqual({ name: "dockercoins-logs" });
   });
 
   it("renders without a network (the registry's own stack)", () => {
