@@ -228,17 +228,17 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect((await fetch(`${LOGS}/select/vmui/`)).status).toBe(200);
 
     const found = await waitFor(
-      "worker's reports and rng's requests from two nodes or more",
+      "the workers' reports and rng's requests, each from two nodes or more",
       async () => {
-        const reports = await logsQuery(`_time:1m source:worker "units of work done" | stats count() n`);
+        const reports = await logsQuery(`_time:1m source:worker "units of work done" | stats by (host) count() n`);
         const rngNodes = await logsQuery(`_time:1m source:rng event.line.route:"/:size" | stats by (host) count() n`);
-        return Number(reports[0]?.n) > 0 && rngNodes.length >= 2 ? { reports, rngNodes } : undefined;
+        return reports.length >= 2 && rngNodes.length >= 2 ? { reports, rngNodes } : undefined;
       },
       30_000,
       1000,
     );
     figures["logging on: worker and rng lines of 2+ nodes queryable"] = (Date.now() - ready) / 1000;
-    console.log(`[pulumi e2e] logs: rng lines per node ${JSON.stringify(found.rngNodes)} after ${figures["logging on: worker and rng lines of 2+ nodes queryable"]} s`);
+    console.log(`[pulumi e2e] logs: worker reports per node ${JSON.stringify(found.reports)}, rng lines per node ${JSON.stringify(found.rngNodes)} after ${figures["logging on: worker and rng lines of 2+ nodes queryable"]} s`);
 
     // A request line keeps its fields, and the node it came from is the one Swarm ran the task on.
     const [line] = await logsQuery(`source:rng event.line.route:"/:size" | limit 1`);
