@@ -288,9 +288,10 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
   const localSubnet = raw.localSubnet ?? "10.213.0.0/24";
   if (!isCidr(localSubnet) || !localSubnet.endsWith("/24")) throw new ConfigError("localSubnet", localSubnet, "an IPv4 /24 such as 10.213.0.0/24");
 
+  const webuiPort = int(raw, "webuiPort", 1, 65535, 8000);
   const logsPort = int(raw, "logsPort", 1, 65535, 9428);
   // Published in host mode on the first manager, beside what already listens there.
-  const busy = { webuiPort: int(raw, "webuiPort", 1, 65535, 8000), ssh: 22, registry: 5000, "Swarm's control plane": 2377, "Swarm's gossip": 7946 };
+  const busy = { webuiPort, ssh: 22, registry: 5000, "Swarm's control plane": 2377, "Swarm's gossip": 7946 };
   const clashWith = Object.entries(busy).find(([, port]) => port === logsPort);
   if (clashWith) throw new ConfigError("logsPort", raw.logsPort, `a port the first manager does not already use (${clashWith[1]} is ${clashWith[0]})`);
   const logsRetention = raw.logsRetention ?? "7d";
@@ -317,7 +318,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     },
     rngMode: oneOf(raw, "rngMode", ["replicated", "global"] as const, "replicated"),
     endpointMode,
-    webuiPort: int(raw, "webuiPort", 1, 65535, 8000),
+    webuiPort,
     timing: oneOf(raw, "timing", ["workshop", "zero-delay"] as const, "workshop"),
     debugService: bool(raw, "debugService", false),
     nodeImage: str(raw, "nodeImage", "node:24-bookworm-slim"),
