@@ -11,7 +11,7 @@
 #        node:24-bookworm-slim  that + the Node and npm of scripts/install-node.sh (from npm), user node (1000)
 #        redis:7-bookworm       that + Debian's redis-server on PATH, /data, protected mode off like the official
 #        registry:2             that + Debian's docker-registry, /etc/docker/registry/config.yml, :5000
-#        victoriametrics/victoria-logs, victoriametrics/vlagent (tests only: the optional log store)
+#        victoriametrics/victoria-logs, victoriametrics/vlagent (the optional log store: tests, --with-logs)
 #                               that + the program built from the release's Go module (needs Go)
 # Slow downloads (the debootstrap rootfs, npm tarballs) are cached under $DOCKERCOINS_CACHE.
 # Images are never committed: they live in the local Docker store only.
