@@ -153,7 +153,8 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
     expect(await query(`kubernetes.container_name:vlagent | limit 1`)).toEqual([]); // not its own lines
 
     // Off again: the app's objects as before, the log store's deleted.
-    await kubectl(["delete", "-f", "-", "--wait=true", "--timeout=120s"], { input: JSON.stringify({ ...JSON.parse(objects(withLogs)), items: JSON.parse(objects(withLogs)).items.slice(16) }) });
+    const list = JSON.parse(objects(withLogs));
+    await kubectl(["delete", "-f", "-", "--wait=true", "--timeout=120s"], { input: JSON.stringify({ ...list, items: list.items.slice(16) }) });
     await waitFor("log store pods gone", async () => ((await pods("dockercoins")).some((p) => /^(victoria-logs|vlagent)/.test(p.metadata.name)) ? undefined : true), 2 * MIN, 2000);
   }, 8 * MIN);
 

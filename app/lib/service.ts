@@ -62,8 +62,9 @@ class OneLinePerRequest extends LogController {
  * Every line's own fields: the service, the node it runs on (NODE_NAME, set by Swarm and Kubernetes) and the
  * level as a word (`info`, not pino's 30), so a log store can be asked "errors of rng on node3".
  */
-export function logFields(name: string, env: NodeJS.ProcessEnv = process.env): Record<string, string | number> {
-  return { service: name, ...(env.NODE_NAME ? { node: env.NODE_NAME } : {}), host: os.hostname(), pid: process.pid };
+function logFields(name: string): Record<string, string | number> {
+  const node = process.env.NODE_NAME;
+  return { service: name, ...(node ? { node } : {}), host: os.hostname(), pid: process.pid };
 }
 
 export function createService({
