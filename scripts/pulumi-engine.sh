@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Provides the Pulumi engine this project deploys with: the `pulumi` CLI and the Node.js language host, plus
-# the command and docker resource provider plugins at the versions package-lock.json pins.
+# Provides the Pulumi engine this project deploys with: the `pulumi` CLI and the Node.js language host of ONE
+# release (the version of @pulumi/pulumi in package-lock.json), plus the command and docker resource provider
+# plugins at the versions package-lock.json pins.
 #
 # - A working `pulumi` already on PATH is used as it is (that is what users have; it downloads plugins itself).
-# - Otherwise the CLI and the language host are built from the Go module proxy into a cache outside the
-#   repository, ${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/<versions>/bin/, and reused
-#   from there next time: the CLI cannot be downloaded on machines without the vendor's site.
-# - The provider plugins are used as they are present: already installed (`pulumi plugin install resource
-#   docker 4.11.2`, in ~/.pulumi/plugins), or as binaries pulumi-resource-command and pulumi-resource-docker
-#   placed in that bin/ directory, which this script installs as plugins. It never builds them: the module
-#   proxy refuses their modules (403), and where they are missing it says so and how to get them.
+# - Otherwise the CLI is built from the Go module proxy into a cache outside the repository,
+#   ${DOCKERCOINS_CACHE:-$HOME/.cache/dockercoins}/pulumi-engine/<versions>/bin/, and reused from there next
+#   time: the CLI cannot be downloaded on machines without the vendor's site.
+# - The Node.js language host and the provider plugins are used as they are present, never built here: the
+#   module proxy refuses their modules (403: github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+#   at every commit, pulumi-command/provider, pulumi-docker/provider/v5). The host must be a binary
+#   pulumi-language-nodejs of the same release in that bin/ directory; plugins are used when installed
+#   (`pulumi plugin install resource docker 5.0.0`, in ~/.pulumi/plugins) or installed offline from binaries
+#   pulumi-resource-command, -docker (and -kubernetes) placed in bin/. Anything missing or of another release
+#   stops the script with one line saying what and where; there is no fallback to another release.
 #
 # Progress and the time of each step go to stderr. The last line of stdout is the directory to put on PATH
 # (the CLI and its language host only: provider binaries on PATH would shadow the installed plugins):
@@ -17,11 +21,9 @@
 #
 # Knob: PULUMI_ENGINE_GO_JOBS (default 1) is `go build -p`: builds run under `nice -n 10` on shared 2-core machines.
 #
-# On the project's machines (2026-11) the module proxy serves the CLI's modules but refuses (403) the Node.js
-# language host module at the release commit: the host then comes from an older sdk release (step 2).
-#
 # --check: only say whether an engine is present (exit 0, the PATH directory on stdout) or not (exit 1, the
-# reason on stderr); never builds. The end-to-end test of `pulumi up` uses it to run or to skip.
+# reason on stderr); never builds. Either way it prints the versions it found (CLI, language host, plugins)
+# on stderr. The end-to-end tests use it to run or to skip.
 # --with-kubernetes: the kubernetes provider plugin too (the minikube target), at @pulumi/kubernetes' version.
 set -euo pipefail
 check_only=false
@@ -72,21 +74,39 @@ plugins_installed() {
   local p
   for p in "${needed_plugins[@]}"; do plugin_installed $p || return 1; done
 }
+# binary_version FILE FLAG: what the binary says its version is (empty when absent or silent), without a "v".
+binary_version() { [ -x "$1" ] && "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^v//' || true; }
+cli_version() { binary_version "$bin/pulumi" version; }
+host_version() { binary_version "$bin/pulumi-language-nodejs" -version; }
 engine_ready() {
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] && [ -d "$path_dir" ] && plugins_installed
+  [ "$(cli_version)" = "$pulumi_version" ] && [ "$(host_version)" = "$pulumi_version" ] && [ -d "$path_dir" ] &&
+    plugins_installed
 }
+# One line per part: what is needed, what was found.
+report_versions() {
+  local p found
+  log "needed: release $pulumi_version (CLI and Node.js language host), plugins: ${needed_plugins[*]}"
+  log "found: CLI ${cli_version_found:-none}, Node.js language host ${host_version_found:-none} (in $bin)"
+  for p in "${needed_plugins[@]}"; do
+    set -- $p
+    if plugin_installed "$1" "$2"; then found="installed"
+    elif [ -x "$bin/pulumi-resource-$1" ]; then found="binary in bin/, not installed yet"
+    else found="missing"; fi
+    log "found: plugin $1 v$2: $found"
+  done
+}
+cli_version_found=$(cli_version)
+host_version_found=$(host_version)
 if engine_ready; then
-  log "using the cached engine in $bin"
+  $check_only && report_versions
+  log "using the cached engine in $bin (release $pulumi_version)"
   echo "$path_dir"
   exit 0
 fi
 if $check_only; then
   trap - EXIT
-  [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-language-nodejs" ] || log "no pulumi on PATH and no engine built in $bin"
-  for p in "${needed_plugins[@]}"; do
-    set -- $p
-    plugin_installed "$1" "$2" || log "the $1 provider plugin v$2 is not installed (pulumi plugin install resource $1 $2)"
-  done
+  report_versions
+  log "no complete engine of release $pulumi_version: run scripts/pulumi-engine.sh (without --check) to see what to do"
   exit 1
 fi
 
@@ -123,50 +143,28 @@ fetch() {
   cp -r "$dir" "$3" && chmod -R u+w "$3"
 }
 
-# pseudo_version TAGGED_MODULE TAG BASE: the pseudo-version (BASE-time-commit) of the commit that TAG of
-# TAGGED_MODULE points to. Untagged modules of a repository are served by the proxy at such versions.
-pseudo_version() {
-  local out hash time
-  out=$(cd "$src/.download" && go list -m -f '{{with .Origin}}{{.Hash}}{{end}} {{.Time.UTC.Format "20060102150405"}}' "$1@$2" 2>&1) ||
-    die "cannot look up $1@$2 on the Go module proxy:
-$out"
-  read -r hash time <<<"$out"
-  [ -n "$time" ] || die "the proxy gives no commit for $1@$2 ($out)"
-  echo "$3-$time-${hash:0:12}"
-}
-
 # 1. CLI: pkg/go.mod replaces sdk with ../sdk, so pkg and sdk are laid side by side (`go install` refuses).
 # Like the release archives, the CLI gets the sdk's pulumi-resource-pulumi-nodejs (dynamic providers) beside it.
+# Every line ends in `|| return 1`: `step` runs it inside `||`, where `set -e` does not apply.
 build_cli() {
-  fetch github.com/pulumi/pulumi/pkg/v3 "v$pulumi_version" "$src/pulumi/pkg"
-  fetch github.com/pulumi/pulumi/sdk/v3 "v$pulumi_version" "$src/pulumi/sdk"
+  fetch github.com/pulumi/pulumi/pkg/v3 "v$pulumi_version" "$src/pulumi/pkg" || return 1
+  fetch github.com/pulumi/pulumi/sdk/v3 "v$pulumi_version" "$src/pulumi/sdk" || return 1
   (cd "$src/pulumi/pkg" && gobuild -o "$bin/pulumi.new" \
-    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" ./cmd/pulumi)
-  install -m 755 "$src/pulumi/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/"
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" ./cmd/pulumi) || return 1
+  install -m 755 "$src/pulumi/sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$bin/" || return 1
   mv "$bin/pulumi.new" "$bin/pulumi"
 }
 
-# 2. Node.js language host: its own untagged module, taken at the commit of the pkg tag. Its go.mod replaces
-# pkg and sdk with ../../../../pkg and ../../.., which is where step 1 put them. The CLI finds it next to
-# `pulumi`. Where the module proxy refuses that module (here: 403 at the commits of the 3.248.0 and
-# 3.259.0 tags), the host is built from sdk v3.68.0, the last release that kept it inside the sdk module:
-# it runs @pulumi/pulumi 3.248 programs with CLI 3.248 (seen: preview, up, no-change up, destroy,
-# dynamic providers).
-legacy_host_sdk=v3.68.0
-build_language_host() {
-  local version host="$src/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs"
-  version=$(pseudo_version github.com/pulumi/pulumi/pkg/v3 "v$pulumi_version" v3.0.0)
-  if fetch github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 "$version" "$host"; then
-    (cd "$host" && gobuild -o "$bin/pulumi-language-nodejs.new" \
-      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$pulumi_version" .)
-  else
-    log "WARNING: building the Node.js language host of sdk $legacy_host_sdk instead"
-    fetch github.com/pulumi/pulumi/sdk/v3 "$legacy_host_sdk" "$src/legacy-sdk"
-    (cd "$src/legacy-sdk" && gobuild -o "$bin/pulumi-language-nodejs.new" \
-      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$legacy_host_sdk" \
-      ./nodejs/cmd/pulumi-language-nodejs)
+# 2. Node.js language host: its own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3), which the module proxy
+# refuses (403) at every commit. So it is used as present, like the plugins: a binary of the same release in bin/.
+require_language_host() {
+  local found
+  found=$(host_version)
+  [ "$found" = "$pulumi_version" ] && return 0
+  if [ -n "$found" ]; then
+    die "the Node.js language host in $bin is v$found, the CLI is v$pulumi_version: put pulumi-language-nodejs v$pulumi_version there (built from pulumi/pulumi at tag v$pulumi_version, sdk/nodejs/cmd/pulumi-language-nodejs)"
   fi
-  mv "$bin/pulumi-language-nodejs.new" "$bin/pulumi-language-nodejs"
+  die "no Node.js language host v$pulumi_version in $bin, and the Go module proxy refuses its module (403): build sdk/nodejs/cmd/pulumi-language-nodejs of pulumi/pulumi at tag v$pulumi_version and place it there as pulumi-language-nodejs"
 }
 
 # The npm packages ask the CLI for these exact plugin versions. Installed ones are used; binaries placed in
@@ -198,8 +196,9 @@ link_path_dir() {
 
 t_all=$SECONDS
 log "building the Pulumi engine into $cache"
-[ -x "$bin/pulumi" ] || step "CLI pulumi v$pulumi_version" build_cli
-[ -x "$bin/pulumi-language-nodejs" ] || step "Node.js language host v$pulumi_version" build_language_host
+[ -n "$(cli_version)" ] || step "CLI pulumi v$pulumi_version" build_cli || die "the CLI v$pulumi_version could not be built (above)"
+[ "$(cli_version)" = "$pulumi_version" ] || die "$bin/pulumi says v$(cli_version), not v$pulumi_version"
+require_language_host
 link_path_dir
 step "provider plugins" install_plugins || die "the CLI is ready in $bin, but provider plugins are missing (above)"
 log "engine ready in $((SECONDS - t_all)) s; cache: $(du -sh "$cache" | cut -f1)"
