@@ -26,11 +26,13 @@ export function goDuration(seconds: number): string {
   return text;
 }
 
-/** A failure ratio as the provider reads it back: one decimal ("0.0", "0.5"). */
+/**
+ * A failure ratio for the provider. Since terraform-provider-docker 4.1 (pulumi-docker 5) "0" and "0.0" are the
+ * same ratio to it; it still reads a ratio back with one decimal, so 0.25 would drift as "0.2" on every refresh.
+ */
 export function failureRatio(ratio: number): string {
-  const text = ratio.toFixed(1);
-  if (Number(text) !== ratio) throw new Error(`maxFailureRatio takes one decimal (the provider keeps no more), got ${ratio}`);
-  return text;
+  if (Number(ratio.toFixed(1)) !== ratio) throw new Error(`maxFailureRatio takes one decimal (the provider keeps no more), got ${ratio}`);
+  return String(ratio);
 }
 
 const MiB = 1024 * 1024;
@@ -165,9 +167,6 @@ export class SwarmServices extends pulumi.ComponentResource {
           // match mode.replicated.replicas and replace the service on every scale.
           replaceOnChanges: ["mode.global"],
           deleteBeforeReplace: true,
-          // Swarm adds the platforms of a registry image's manifest to the placement, and a refresh reads
-          // them back: they are Swarm's, never the program's.
-          ignoreChanges: ["taskSpec.placement.platforms"],
         }),
       ]),
     );

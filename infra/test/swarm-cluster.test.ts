@@ -60,7 +60,7 @@ describe("toServiceArgs", () => {
         },
       },
       updateConfig: { parallelism: 1, delay: "5s", monitor: "5s", failureAction: "rollback", maxFailureRatio: "0.5", order: "start-first" },
-      rollbackConfig: { parallelism: 1, delay: "0s", monitor: "5s", failureAction: "pause", maxFailureRatio: "0.0", order: "start-first" },
+      rollbackConfig: { parallelism: 1, delay: "0s", monitor: "5s", failureAction: "pause", maxFailureRatio: "0", order: "start-first" },
       convergeConfig: { delay: "5s", timeout: "5m" },
     });
   });
@@ -108,6 +108,6 @@ describe("values written as the provider reads them back", () => {
   it("rejects what Swarm would round", () => {
     expect(() => goDuration(1.5)).toThrow(/whole seconds/);
     expect(() => failureRatio(0.25)).toThrow(/one decimal/);
-    expect([failureRatio(0), failureRatio(0.5), failureRatio(1)]).toEqual(["0.0", "0.5", "1.0"]);
+    expect([failureRatio(0), failureRatio(0.5), failureRatio(1)]).toEqual(["0", "0.5", "1"]);
   });
 });
