@@ -166,6 +166,7 @@ export class AwsHosts extends pulumi.ComponentResource {
       // Everything done over SSH waits for the firewall rules, so destroy revokes them last: after the
       // services are deleted and the nodes have left the Swarm, not before (cutting its own SSH).
       dependsOn: [inst, ...rules],
+      identity: inst.id,
     }));
 
     this.registerOutputs({ instanceIds: this.instances.map((i) => i.id), securityGroupId: sgId });

@@ -13,6 +13,11 @@ export interface Host {
   privateAddress: pulumi.Input<string>;
   /** Resources the host needs before SSH can be attempted (instance, container). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
+  /**
+   * What changes when the machine is a new one (the node container's id, the EC2 instance id). The scripts
+   * that set the machine up carry it, so a re-created host changes them and `pulumi up` runs them again.
+   */
+  identity?: pulumi.Input<string>;
 }
 
 export interface SshCredentials {

@@ -142,6 +142,7 @@ export class LocalHosts extends pulumi.ComponentResource {
       sshUser: "root",
       privateAddress: nodeAddress(args.subnet, i + 1),
       dependsOn: [ready[i]],
+      identity: c.id,
     }));
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name), network: this.network.name });

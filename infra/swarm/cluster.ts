@@ -51,6 +51,15 @@ export function planNodes(hostNames: string[], managerCount: number): NodePlan[]
   }));
 }
 
+/**
+ * A setup script that names the machines it sets up: a host re-created (a new identity) changes the script,
+ * and pulumi-command runs a changed script again on the next `up` (every script here is idempotent).
+ */
+export function forHosts(identities: string[], script: string): string {
+  const known = identities.filter(Boolean);
+  return known.length ? `# hosts: ${known.join(" ")}\n${script}` : script;
+}
+
 export interface SwarmClusterArgs {
   /** Machines reachable over SSH, in order; node names come from Host.name. */
   hosts: Host[];
@@ -117,13 +126,17 @@ export class SwarmCluster extends pulumi.ComponentResource {
         /** Secrets go in on standard input, never in the script text (which a failed command prints). */
         stdin?: pulumi.Input<string>;
         secretStdout?: boolean;
+        /** The hosts the script sets up, when not only the one it runs on (a node's labels, set on the manager). */
+        about?: Host[];
       } = {},
     ) =>
       new command.remote.Command(
         resourceName,
         {
           connection: connections.get(host.name)!,
-          create: pulumi.output(create).apply(remoteBash),
+          create: pulumi
+            .all([create, ...(extra.about ?? [host]).map((h) => h.identity ?? "")])
+            .apply(([script, ...identities]) => remoteBash(forHosts(identities, script))),
           delete: extra.delete === undefined ? undefined : pulumi.output(extra.delete).apply(remoteBash),
           // No `triggers`: they replace the command, and a replaced command runs its delete script (leave
           // the Swarm, drain and remove the node) after the new one. A changed script is an update, which
@@ -196,6 +209,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         ? undefined
         : pulumi.output(host.privateAddress).apply((nodeAddress) => drainAndRemoveNodeScript({ nodeAddress }));
       previousLabels = run(`${name}-${node.name}-labels`, first, label, {
+        about: [first, host],
         delete: remove,
         dependsOn: [joins.get(node.name)!, ...(previousLabels ? [previousLabels] : [])],
       });

@@ -118,9 +118,10 @@ describe("AwsHosts", () => {
 
   it("ends in hosts named node1..5 reached on their public IP, advertising their private IP", async () => {
     const c = new aws.AwsHosts("aws", AWS_ARGS);
-    const hosts = await Promise.all(c.hosts.map(async (h) => ({ ...h, sshHost: await resolve(h.sshHost), privateAddress: await resolve(h.privateAddress), dependsOn: undefined })));
+    const hosts = await Promise.all(c.hosts.map(async (h) => ({ ...h, sshHost: await resolve(h.sshHost), privateAddress: await resolve(h.privateAddress), identity: await resolve(h.identity), dependsOn: undefined })));
+    // The instance id is the host's identity: a replaced instance is a new host to set up.
     expect(hosts).toEqual([1, 2, 3, 4, 5].map((n) => ({
-      name: `node${n}`, sshHost: `198.51.100.${n}`, sshPort: 22, sshUser: "ubuntu", privateAddress: `172.31.0.${10 + n}`, dependsOn: undefined,
+      name: `node${n}`, sshHost: `198.51.100.${n}`, sshPort: 22, sshUser: "ubuntu", privateAddress: `172.31.0.${10 + n}`, dependsOn: undefined, identity: `aws-node${n}-id`,
     })));
   });
 });
@@ -204,8 +205,10 @@ describe("LocalHosts", () => {
 
   it("ends in hosts on 127.0.0.1 with one SSH port each, advertising the bridge address", async () => {
     const l = new local.LocalHosts("local", LOCAL_ARGS);
-    expect(l.hosts.map(({ dependsOn, ...h }) => h)).toEqual([1, 2, 3, 4, 5].map((n) => ({
-      name: `node${n}`, sshHost: "127.0.0.1", sshPort: 22000 + n, sshUser: "root", privateAddress: `10.213.0.${10 + n}`,
+    const hosts = await Promise.all(l.hosts.map(async ({ dependsOn, ...h }) => ({ ...h, identity: await resolve(h.identity) })));
+    // The node container's id is the host's identity: a re-created container is a new host to set up.
+    expect(hosts).toEqual([1, 2, 3, 4, 5].map((n) => ({
+      name: `node${n}`, sshHost: "127.0.0.1", sshPort: 22000 + n, sshUser: "root", privateAddress: `10.213.0.${10 + n}`, identity: `local-node${n}-id`,
     })));
     expect(l.hosts.every((h, i) => h.dependsOn?.[0] === l.containers[i])).toBe(true);
   });

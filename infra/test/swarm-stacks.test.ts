@@ -332,21 +332,45 @@ describe("pure helpers", () => {
   });
 });
 
+describe("a re-created host is set up again (its identity is in its scripts)", () => {
+  const naming = (id: string) => remote().filter((c) => String(plain(c.inputs.create)).includes(id)).map((c) => c.name).sort();
+
+  it("a worker node's container id: its own scripts and its labels on the manager, nothing else", async () => {
+    await run(DEV);
+    expect(naming("local-node3-id")).toEqual(["swarm-node3-docker", "swarm-node3-join", "swarm-node3-labels", "swarm-node3-ssh"]);
+    expect(String(plain(named("swarm-node3-docker").inputs.create))).toMatch(/^bash -c '# hosts: local-node3-id\n/);
+  });
+
+  it("the first manager's: its scripts, the join tokens and every node's labels; no other node's engine or join", async () => {
+    await run(DEV);
+    expect(naming("local-node1-id")).toEqual([
+      "swarm-init", "swarm-manager-token", "swarm-node1-docker", "swarm-node1-labels", "swarm-node1-ssh",
+      "swarm-node2-labels", "swarm-node3-labels", "swarm-node4-labels", "swarm-node5-labels", "swarm-worker-token",
+    ]);
+  });
+
+  it("an EC2 instance id likewise (a key or region change replaces the instances)", async () => {
+    await run(AWS);
+    expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
+  });
+});
+
 describe("ordering (local target)", () => {
   it("remote commands chain: node container -> ssh -> docker -> init -> tokens -> joins -> labels -> provider", async () => {
     await run(DEV);
     const deps = (name: string) => named(name).dependencies;
+    // Every script also depends on the node containers it sets up: their ids are in its text.
     for (const n of [1, 2, 3, 4, 5]) {
       expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, "ssh-key-read"]);
-      expect(deps(`swarm-node${n}-docker`)).toEqual(["ssh-key-read", `swarm-node${n}-ssh`]);
+      expect(deps(`swarm-node${n}-docker`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-ssh`]);
     }
-    expect(deps("swarm-init")).toEqual(["ssh-key-read", "swarm-node1-docker"]);
-    expect(deps("swarm-manager-token")).toEqual(["ssh-key-read", "swarm-init"]);
-    expect(deps("swarm-worker-token")).toEqual(["ssh-key-read", "swarm-init"]);
+    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-docker"]);
+    expect(deps("swarm-manager-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
+    expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual(["ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
       // One node after the other (promotions and demotions keep Raft's quorum).
-      expect(deps(`swarm-node${n}-labels`)).toEqual(["ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-join`]);
+      expect(deps(`swarm-node${n}-labels`)).toEqual(["local-node1", `local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-join`].sort());
     }
     const labels = [1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`);
     expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...labels]);
@@ -357,10 +381,10 @@ describe("ordering (local target)", () => {
     await run({ ...DEV, managerCount: "3" });
     for (const n of [1, 2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-docker`).inputs.create)).toContain('"10.213.0.11:5000"');
     const deps = (name: string) => named(name).dependencies;
-    expect(deps("swarm-node2-join")).toEqual(["ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-docker"]);
-    expect(deps("swarm-node3-join")).toEqual(["ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-docker"]);
+    expect(deps("swarm-node2-join")).toEqual(["local-node2", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-docker"]);
+    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-docker"]);
     for (const n of [4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual(["ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-docker`, "swarm-worker-token"]);
     }
   });
 
