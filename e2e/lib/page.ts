@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { ROOT } from "./playground";
+import { ROOT } from "./pulumi";
 
 export async function openPage(url: string): Promise<{ browser: Browser; page: Page }> {
   const browser = await chromium.launch({

@@ -1,8 +1,7 @@
 import type { EndpointMode, HealthcheckSpec, PortSpec, RestartSpec, SwarmServiceSpec, UpdateSpec } from "./spec";
 
 // DockerCoins as Swarm services, from plain options. The Pulumi program maps these specs to
-// docker.Service resources (services.ts) and the end-to-end test renders the very same specs as a stack
-// file (stackfile.ts): one definition, two deployers.
+// docker.Service resources (services.ts).
 
 /** The attachable overlay network every DockerCoins service joins; names resolve on it. */
 export const NETWORK_NAME = "dockercoins";

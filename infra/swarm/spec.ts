@@ -1,6 +1,5 @@
-// The plain, target-neutral description of one Swarm service. The Pulumi program turns it into a
-// docker.Service; stackfile.ts renders the same value as a `docker stack deploy` file. One source of
-// truth for both, so the end-to-end test exercises exactly what `pulumi up` declares.
+// The plain, target-neutral description of one Swarm service, which the Pulumi program turns into a
+// docker.Service (services.ts). Plain values, so the decisions are tested without Pulumi.
 
 export type EndpointMode = "vip" | "dnsrr";
 export type PublishMode = "ingress" | "host";
