@@ -96,6 +96,10 @@ export function createService({
     routerOptions: { maxParamLength: 16 * 1024 },
   });
 
+  // A client that half-closes after its request (`printf 'GET / ...' | nc -N`) still reads the answer, as with
+  // any HTTP/1.1 server; Node takes the half-close for a hang-up unless told (a Server property, no option).
+  Object.assign(app.server, { httpAllowHalfOpen: true });
+
   // A known path with another method is 405 with Allow (RFC 9110), not 404.
   const routes: { pattern: RegExp; method: string }[] = [];
   app.addHook("onRoute", (route) => {

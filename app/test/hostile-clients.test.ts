@@ -4,7 +4,9 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildHasher } from "../hasher/app.js";
 import { buildRng } from "../rng/app.js";
+import { connectRedis } from "../lib/redis.js";
 import { createService, type HttpTimeouts } from "../lib/service.js";
+import { buildWebui } from "../webui/app.js";
 import { listen, metric, sleep } from "./helpers.js";
 
 const FAST: HttpTimeouts = { headersMs: 400, requestMs: 800, idleMs: 1200 };
@@ -133,6 +135,55 @@ describe("rng's line under many and abandoned clients (real sockets)", () => {
     expect(performance.now() - t0).toBeLessThan(1500);
     const m = await (await fetch(`${url}/metrics`)).text();
     expect(metric(m, "rng_requests_abandoned_total")).toBeGreaterThanOrEqual(29);
+  });
+});
+
+describe("a client that half-closes after its request (`printf ... | nc -N`) still gets its answer", () => {
+  const halfClosed = async (url: string, request: string) => {
+    const c = new RawClient(url);
+    c.write(request);
+    c.socket.end(); // FIN: nothing more to send, still reading
+    await c.closedWithin(5000);
+    return c.received;
+  };
+
+  it("rng, after its wait in line", async () => {
+    const url = await start(buildRng({ delayMs: 100, concurrency: 1, maxBytes: 64 }));
+    const answer = await halfClosed(url, "GET /32 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 (102 Processing\r\n\r\nHTTP\/1\.1 )*200 OK\r\n/);
+    expect(answer).toMatch(/content-type: application\/octet-stream/i);
+    expect(answer.split("\r\n\r\n").at(-1)).toHaveLength(32);
+    expect(await halfClosed(url, "GET / HTTP/1.0\r\n\r\n")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*RNG running on /);
+  });
+
+  it("hasher and webui", async () => {
+    const hasherUrl = await start(buildHasher({ delayMs: 50, bodyLimitBytes: 1024 }));
+    const hashed = await halfClosed(hasherUrl, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    expect(hashed).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(hashed.endsWith("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")).toBe(true);
+    const webui = buildWebui({ redis: connectRedis("redis://127.0.0.1:1") });
+    webui.log.level = "silent";
+    const webuiUrl = await start(webui);
+    expect(await halfClosed(webuiUrl, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*Current mining speed/);
+  });
+
+  it("while rng's line is long, half-closed clients are served and those that hung up leave it", async () => {
+    const url = await start(buildRng({ delayMs: 100, concurrency: 1, maxBytes: 64, maxQueue: 100 }));
+    const depth = async () => metric(await (await fetch(`${url}/metrics`)).text(), "rng_queue_depth");
+    const send = () => {
+      const c = new RawClient(url);
+      c.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      return c;
+    };
+    const gone = Array.from({ length: 20 }, send);
+    const staying = [send(), send()];
+    await sleep(150);
+    for (const c of staying) c.socket.end();
+    for (const c of gone) c.socket.destroy(); // FIN too, but nobody reads what comes back
+    await sleep(500);
+    expect(await depth()).toBeLessThanOrEqual(1);
+    await Promise.all(staying.map((c) => c.closedWithin(3000)));
+    for (const c of staying) expect(c.received).toMatch(/200 OK\r\n/);
   });
 });
 
