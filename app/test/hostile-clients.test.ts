@@ -207,6 +207,23 @@ describe("odd requests get what HTTP and the README promise", () => {
     expect(error.length).toBeLessThan(120);
   });
 
+  it("rng answers a size of any length with 400 or 414 with a message, never Node's 431; long headers stay 431", async () => {
+    const url = await start(buildRng({ delayMs: 0, concurrency: 1, maxBytes: 64 }));
+    const raw = async (chunks: string[]) => {
+      const c = new RawClient(url);
+      for (const chunk of chunks) c.write(chunk);
+      await c.closedWithin(5000);
+      return c.received;
+    };
+    for (const digits of [16_000, 17_000, 20_000, 100_000]) {
+      const answer = await raw([`GET /${"9".repeat(digits)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
+      expect(answer, `${digits} digits`).toMatch(/^HTTP\/1\.1 (400 Bad Request|414 URI Too Long)\r\n/);
+      expect(answer.split("\r\n\r\n")[1], `${digits} digits`).toMatch(/^\{"error":"(size .* is over the limit of 64 bytes|the path is over 16384 bytes.*)"\}$/);
+    }
+    const header = await raw([`GET /1 HTTP/1.1\r\nHost: x\r\nCookie: ${"a".repeat(20_000)}\r\n\r\n`]);
+    expect(header).toMatch(/^HTTP\/1\.1 431 /);
+  });
+
   it("a wrong method on a known route is 405 with Allow; an unknown route stays 404", async () => {
     const url = await start(buildRng({ delayMs: 0, concurrency: 1, maxBytes: 64 }));
     const post = await fetch(`${url}/32`, { method: "POST" });
