@@ -30,7 +30,7 @@ async function mineThrough(disrupt: (redis: TestRedis) => Promise<void>) {
     return { ...worker, client, stop, mining: worker.mine(stop.signal) };
   });
   try {
-    await until("first reports", async () => Number(await redis.client.get("hashes")) > 10);
+    await until("first reports", async () => Number(await redis.client.get("hashes")) > 10, 20_000);
     await disrupt(redis);
     const atResume = workers.reduce((sum, w) => sum + w.state.unitsDone, 0);
     await until("mining after the outage", async () => workers.every((w) => w.state.unreported < 5) && workers.reduce((s, w) => s + w.state.unitsDone, 0) > atResume + 30, 20_000);
@@ -71,9 +71,10 @@ describe("worker: every unit counted exactly once, whatever redis does", () => {
     ["killed and restarted after 2 s", async (redis: TestRedis) => (await redis.stop(), await sleep(2000), await redis.restart())],
   ])("redis %s while 3 workers mine: units done == redis hashes, coins found == wallet", async (_name, disrupt) => {
     const result = await mineThrough(disrupt);
-    expect(result.failedReports).toBeGreaterThan(0);
-    expect(result.unreported).toBe(0);
-    expect(result.hashes).toBe(result.unitsDone);
-    expect(result.coins).toBe(result.coinsFound);
+    const said = JSON.stringify(result);
+    expect(result.failedReports, said).toBeGreaterThan(0);
+    expect(result.unreported, said).toBe(0);
+    expect(result.hashes, said).toBe(result.unitsDone);
+    expect(result.coins, said).toBe(result.coinsFound);
   }, 60_000);
 });

@@ -148,7 +148,17 @@ export function buildWorker(opts: WorkerOptions) {
         await sleep(backoffMs, stop);
       }
     }
-    await report().catch((err) => log.error({ err: err.message, lost: state.unreported }, "final report failed"));
+    // Resending is safe (a copy runs at most once), so the last report is tried until acknowledged or the grace is up.
+    const deadline = Date.now() + opts.stopGraceMs;
+    for (;;) {
+      const failed = await report().then(() => undefined, (err: Error) => err);
+      if (!failed) break;
+      if (Date.now() >= deadline) {
+        log.error({ err: failed.message, lost: state.unreported }, "final report failed");
+        break;
+      }
+      await sleep(100);
+    }
     log.info({ unitsDone: state.unitsDone, unreported: state.unreported }, `stopped after ${state.unitsDone} units`);
     return { unitsDone: state.unitsDone, unreported: state.unreported };
   }
