@@ -69,10 +69,12 @@ describe("worker: every unit counted exactly once, whatever redis does", () => {
     ["frozen 5 s", frozenFor(5000)],
     ["frozen 15 s", frozenFor(15_000)],
     ["killed and restarted after 2 s", async (redis: TestRedis) => (await redis.stop(), await sleep(2000), await redis.restart())],
-  ])("redis %s while 3 workers mine: units done == redis hashes, coins found == wallet", async (_name, disrupt) => {
+  ])("redis %s while 3 workers mine: units done == redis hashes, coins found == wallet", async (name, disrupt) => {
     const result = await mineThrough(disrupt);
     const said = JSON.stringify(result);
-    expect(result.failedReports, said).toBeGreaterThan(0);
+    // A stall longer than a report's 500 ms timeout plus a unit of work always catches a report; 0.8 s may not
+    // on a loaded machine (the case still doubled counts before reports carried numbers).
+    if (!name.includes("0.8")) expect(result.failedReports, said).toBeGreaterThan(0);
     expect(result.unreported, said).toBe(0);
     expect(result.hashes, said).toBe(result.unitsDone);
     expect(result.coins, said).toBe(result.coinsFound);
