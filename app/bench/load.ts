@@ -1,32 +1,19 @@
 // Crowds against the built services on this machine (127.0.0.1 only): rng under 500 concurrent GET /1,
 // with its line bounded (the default) and unbounded side by side, and hasher under 200 concurrent 1 MiB
-// bodies. Prints latency and peak memory, writes bench-results/load.{json,md}.
+// bodies. Prints latency and peak memory (VmHWM from /proc: sampling misses the peak), writes bench-results/load.{json,md}.
 //   npm run bench:load
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { sleep } from "../lib/service.js";
 import { freePort, startBuiltService, stopProc } from "../local/stack.js";
 
 const outDir = fileURLToPath(new URL("../../../bench-results/", import.meta.url));
 
-/** Peak resident memory (MiB) of the service while `work` runs, read from its own /metrics. */
-async function withPeakMemory<T>(url: string, work: () => Promise<T>): Promise<{ result: T; peakMiB: number; idleMiB: number }> {
-  const rss = async () => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    return Number(/^process_resident_memory_bytes\{[^}]*\} (\S+)$/m.exec(text)?.[1] ?? 0) / 2 ** 20;
-  };
-  const idleMiB = await rss();
-  let peakMiB = idleMiB;
-  let running = true;
-  const sampler = (async () => {
-    while (running) (peakMiB = Math.max(peakMiB, await rss().catch(() => 0)), await sleep(200));
-  })();
-  try {
-    return { result: await work(), peakMiB, idleMiB };
-  } finally {
-    running = false;
-    await sampler;
-  }
+/** Resident memory (MiB) of the service before `work`, and its true peak (VmHWM, kept by the kernel) after it. */
+async function withPeakMemory<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakMiB: number; idleMiB: number }> {
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+  const idleMiB = kib("VmRSS");
+  const result = await work();
+  return { result, peakMiB: kib("VmHWM"), idleMiB };
 }
 
 const quantile = (sorted: number[], q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
@@ -54,7 +41,7 @@ const rows: Row[] = [];
 async function measure(label: string, name: "rng" | "hasher", env: Record<string, string>, count: number, request: (url: string) => Promise<Response>) {
   const svc = await startBuiltService(name, await freePort(), { LOG_LEVEL: "warn", ...env }, () => {});
   try {
-    const { result, peakMiB, idleMiB } = await withPeakMemory(svc.url, () => crowd(count, () => request(svc.url)));
+    const { result, peakMiB, idleMiB } = await withPeakMemory(svc.child.pid!, () => crowd(count, () => request(svc.url)));
     for (const r of result) rows.push({ case: label, ...r, idleMiB, peakMiB });
     console.log(`${label}: ${result.map((r) => `${r.count} x ${r.status || "no answer"} (p50 ${r.p50.toFixed(2)} s, max ${r.max.toFixed(2)} s)`).join(", ")}; memory ${idleMiB.toFixed(0)} -> ${peakMiB.toFixed(0)} MiB`);
   } finally {

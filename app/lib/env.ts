@@ -12,12 +12,30 @@ export function intEnv(name: string, fallback: number, { min = 0, max = Number.M
   return Number(raw);
 }
 
-export function urlEnv(name: string, fallback: string): string {
+/** A URL of one of `schemes` (without the colon): `localhost:6379` parses as a URL of scheme "localhost". */
+export function urlEnv(name: string, fallback: string, schemes = ["http", "https"]): string {
   const raw = process.env[name] || fallback;
+  const url = URL.parse(raw);
+  if (!url || !schemes.includes(url.protocol.slice(0, -1))) {
+    const allowed = schemes.map((s) => `${s}://`).join(" or ");
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected a ${allowed} URL such as ${fallback}`);
+  }
+  return url.toString().replace(/\/$/, "");
+}
+
+export const redisUrlEnv = () => urlEnv("REDIS_URL", "redis://redis:6379", ["redis", "rediss"]);
+
+/**
+ * Runs a service's start-up reading of its environment. A bad value is the operator's input, not a bug: one line
+ * on stderr naming the variable, its value and what is allowed, and exit code 1, without a stack trace.
+ */
+export function fromEnv<T>(read: () => T): T {
   try {
-    return new URL(raw).toString().replace(/\/$/, "");
-  } catch {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected a URL such as ${fallback}`);
+    return read();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
   }
 }
 

@@ -2,7 +2,9 @@
 // Prometheus metrics, /healthz, one error handler, and listen-until-SIGTERM.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import { Registry, Gauge, Histogram, collectDefaultMetrics } from "prom-client";
+import http from "node:http";
 import os from "node:os";
+import type { Duplex } from "node:stream";
 import { intEnv } from "./env.js";
 
 export interface ServiceOptions {
@@ -39,6 +41,20 @@ const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 /** A route pattern (`/:size`, `/vendor/*`) as a RegExp over paths. */
 const routePattern = (url: string) =>
   new RegExp(`^${url.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:\w+/g, "[^/]+").replace(/\*/g, ".*")}$`);
+
+/** Node's limit on a request's line and headers together (its --max-http-header-size default). */
+const MAX_HEAD_BYTES = http.maxHeaderSize;
+/**
+ * Whether the packet in which the head crossed the limit shows the request line as the long part: it starts it
+ * (`GET /999...`) or ends it (`...999 HTTP/1.1`) and that line is long. A path trickled in small pieces, of which
+ * the one crossing the limit shows neither end, still gets Node's 431.
+ */
+function requestLineTooLong(packet: Buffer): boolean {
+  const text = packet.toString("latin1", 0, Math.min(packet.length, 2 * MAX_HEAD_BYTES));
+  const end = text.indexOf("\r\n");
+  const line = end < 0 ? text : text.slice(0, end);
+  return line.length > 1024 && (/^[A-Z]+ \//.test(line) || (end >= 0 && / HTTP\/1\.\d$/.test(line)));
+}
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -92,8 +108,22 @@ export function createService({
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))),
     },
     // Long parameters reach the route, which answers 400 with its own short message (not a 414 that echoes
-    // the path); Node's 16 KiB header limit bounds the request line anyway.
+    // the path); Node's 16 KiB head limit bounds the request line anyway, and beyond it the answer is 414 (below).
     routerOptions: { maxParamLength: 16 * 1024 },
+  });
+
+  // A client that half-closes after its request (`printf 'GET / ...' | nc -N`) still reads the answer, as with
+  // any HTTP/1.1 server; Node takes the half-close for a hang-up unless told (a Server property, no option).
+  Object.assign(app.server, { httpAllowHalfOpen: true });
+
+  // Node refuses a request head over its 16 KiB limit as 431 (header fields too large) even when the path is what
+  // is long: that is 414. Answered here first (fastify's own handler then finds the socket closed).
+  app.server.prependListener("clientError", (err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex) => {
+    if (err.code !== "HPE_HEADER_OVERFLOW" || !err.rawPacket || !requestLineTooLong(err.rawPacket) || !socket.writable) return;
+    const body = JSON.stringify({ error: `the path is over ${MAX_HEAD_BYTES} bytes (the request line and headers may hold ${MAX_HEAD_BYTES} in all)` });
+    // Written then destroyed, as Node's and fastify's own answers to a head they could not parse.
+    socket.write(`HTTP/1.1 414 URI Too Long\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    socket.destroy();
   });
 
   // A known path with another method is 405 with Allow (RFC 9110), not 404.

@@ -48,6 +48,21 @@ export function buildRng({ delayMs, concurrency, maxBytes, maxQueue = 100, timeo
       if (!reply.raw.writableFinished) gone.abort();
     };
     reply.raw.once("close", onClose);
+    // A FIN is a half-close (`nc -N`: still reading) or a hang-up, and only a write tells them apart. An HTTP/1.1
+    // client must accept interim 1xx answers, so while it waits it gets 102 Processing (at once, 5 ms later, then
+    // every 100 ms): one that hung up answers the first with a reset, the next write fails, the socket closes and
+    // its request leaves the line. HTTP/1.0 may not be sent a 1xx: it keeps its place, as any waiting client does.
+    const socket = reply.raw.socket;
+    let probes: NodeJS.Timeout | undefined;
+    const probe = (nextMs: number) => {
+      reply.raw.writeProcessing();
+      probes = setTimeout(probe, nextMs, 100);
+    };
+    const onEnd = () => {
+      if (reply.request.raw.httpVersion === "1.1" && !probes) probe(5);
+    };
+    if (socket?.readableEnded) onEnd();
+    else socket?.once("end", onEnd);
     try {
       return await line.run(() => work(gone.signal), gone.signal);
     } catch (err) {
@@ -63,6 +78,8 @@ export function buildRng({ delayMs, concurrency, maxBytes, maxQueue = 100, timeo
       }
       throw err;
     } finally {
+      clearTimeout(probes);
+      socket?.off("end", onEnd);
       reply.raw.off("close", onClose);
     }
   }

@@ -1,6 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildHasher } from "../hasher/app.js";
+import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { freePort, until } from "./helpers.js";
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 
@@ -55,4 +60,26 @@ describe("hasher", () => {
     expect(performance.now() - started).toBeLessThan(2500);
     results.forEach((res, i) => expect(res.payload).toBe(sha256(String(i))));
   });
+
+  it("hashes each body as it arrives, never holding it whole: 8 bodies of 32 MiB at once add less than half of 256 MiB", async () => {
+    const port = await freePort();
+    const main = fileURLToPath(new URL("../dist/hasher/main.js", import.meta.url));
+    const env = { ...process.env, LOG_LEVEL: "warn", PORT: String(port), HASHER_DELAY_MS: "0", HASHER_BODY_LIMIT_BYTES: String(64 * 2 ** 20) };
+    const child = spawn(process.execPath, [main], { env, stdio: "ignore" });
+    const url = `http://127.0.0.1:${port}`;
+    const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]);
+    try {
+      await until("hasher listening", async () => (await fetch(`${url}/healthz`)).ok);
+      const idleKib = kib("VmRSS");
+      const body = randomBytes(32 * 2 ** 20);
+      const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(url, { method: "POST", body }).then((r) => r.text())));
+      for (const hex of answers) expect(hex).toBe(sha256(body));
+      // Held whole, the bodies alone are 256 MiB; hashed as they arrive, what remains is chunks already hashed
+      // and not yet collected (the garbage collector runs once enough of them add up): half of that is ample.
+      expect((kib("VmHWM") - idleKib) / 1024).toBeLessThan(128);
+    } finally {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+  }, 60_000);
 });

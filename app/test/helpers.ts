@@ -18,6 +18,10 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Starts it again on the same port (after stop), as a restarted redis would come back. */
   restart(): Promise<void>;
+  /** SIGSTOP: the process stays, connections stay open, nothing is answered (a stall, a GC pause, a VM freeze). */
+  freeze(): void;
+  /** SIGCONT: it resumes and runs every command that arrived meanwhile, late copies included. */
+  thaw(): void;
 }
 
 /** A real redis-server on a free port. `durable` keeps data across restart (append-only file, fsync always). */
@@ -45,6 +49,8 @@ export async function startRedis({ durable = false } = {}): Promise<TestRedis> {
       child = await launch();
       await client.connect().catch(() => {});
     },
+    freeze: () => void child.kill("SIGSTOP"),
+    thaw: () => void child.kill("SIGCONT"),
   };
 }
 

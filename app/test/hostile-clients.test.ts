@@ -4,8 +4,10 @@ import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildHasher } from "../hasher/app.js";
 import { buildRng } from "../rng/app.js";
+import { connectRedis } from "../lib/redis.js";
 import { createService, type HttpTimeouts } from "../lib/service.js";
-import { listen, metric, sleep } from "./helpers.js";
+import { buildWebui } from "../webui/app.js";
+import { listen, metric, sleep, until } from "./helpers.js";
 
 const FAST: HttpTimeouts = { headersMs: 400, requestMs: 800, idleMs: 1200 };
 
@@ -125,14 +127,63 @@ describe("rng's line under many and abandoned clients (real sockets)", () => {
     await sleep(300);
     expect(await depth()).toBeGreaterThanOrEqual(25);
     for (const c of clients) c.socket.destroy();
-    await sleep(100);
-    expect(await depth()).toBe(0);
+    // A hang-up is a FIN, as a half-close is: rng tells them apart by writing (102 Processing) within a few ms.
+    await until("the line emptied", async () => (await depth()) === 0, 1000);
     const t0 = performance.now();
     expect((await fetch(`${url}/1`)).status).toBe(200);
     // At most the one being served (200 ms, cut short too) plus its own 200 ms; 29 x 200 ms if they stayed.
     expect(performance.now() - t0).toBeLessThan(1500);
     const m = await (await fetch(`${url}/metrics`)).text();
     expect(metric(m, "rng_requests_abandoned_total")).toBeGreaterThanOrEqual(29);
+  });
+});
+
+describe("a client that half-closes after its request (`printf ... | nc -N`) still gets its answer", () => {
+  const halfClosed = async (url: string, request: string) => {
+    const c = new RawClient(url);
+    c.write(request);
+    c.socket.end(); // FIN: nothing more to send, still reading
+    await c.closedWithin(5000);
+    return c.received;
+  };
+
+  it("rng, after its wait in line", async () => {
+    const url = await start(buildRng({ delayMs: 100, concurrency: 1, maxBytes: 64 }));
+    const answer = await halfClosed(url, "GET /32 HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 (102 Processing\r\n\r\nHTTP\/1\.1 )*200 OK\r\n/);
+    expect(answer).toMatch(/content-type: application\/octet-stream/i);
+    expect(answer.split("\r\n\r\n").at(-1)).toHaveLength(32);
+    expect(await halfClosed(url, "GET / HTTP/1.0\r\n\r\n")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*RNG running on /);
+  });
+
+  it("hasher and webui", async () => {
+    const hasherUrl = await start(buildHasher({ delayMs: 50, bodyLimitBytes: 1024 }));
+    const hashed = await halfClosed(hasherUrl, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    expect(hashed).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(hashed.endsWith("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")).toBe(true);
+    const webui = buildWebui({ redis: connectRedis("redis://127.0.0.1:1") });
+    webui.log.level = "silent";
+    const webuiUrl = await start(webui);
+    expect(await halfClosed(webuiUrl, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*Current mining speed/);
+  });
+
+  it("while rng's line is long, half-closed clients are served and those that hung up leave it", async () => {
+    const url = await start(buildRng({ delayMs: 100, concurrency: 1, maxBytes: 64, maxQueue: 100 }));
+    const depth = async () => metric(await (await fetch(`${url}/metrics`)).text(), "rng_queue_depth");
+    const send = () => {
+      const c = new RawClient(url);
+      c.write("GET /1 HTTP/1.1\r\nHost: x\r\n\r\n");
+      return c;
+    };
+    const gone = Array.from({ length: 20 }, send);
+    const staying = [send(), send()];
+    await sleep(150);
+    for (const c of staying) c.socket.end();
+    for (const c of gone) c.socket.destroy(); // FIN too, but nobody reads what comes back
+    await sleep(500);
+    expect(await depth()).toBeLessThanOrEqual(1);
+    await Promise.all(staying.map((c) => c.closedWithin(3000)));
+    for (const c of staying) expect(c.received).toMatch(/200 OK\r\n/);
   });
 });
 
@@ -154,6 +205,23 @@ describe("odd requests get what HTTP and the README promise", () => {
     const { error } = await res.json();
     expect(error).toMatch(/^size .* is over the limit of 64 bytes$/);
     expect(error.length).toBeLessThan(120);
+  });
+
+  it("rng answers a size of any length with 400 or 414 with a message, never Node's 431; long headers stay 431", async () => {
+    const url = await start(buildRng({ delayMs: 0, concurrency: 1, maxBytes: 64 }));
+    const raw = async (chunks: string[]) => {
+      const c = new RawClient(url);
+      for (const chunk of chunks) c.write(chunk);
+      await c.closedWithin(5000);
+      return c.received;
+    };
+    for (const digits of [16_000, 17_000, 20_000, 100_000]) {
+      const answer = await raw([`GET /${"9".repeat(digits)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
+      expect(answer, `${digits} digits`).toMatch(/^HTTP\/1\.1 (400 Bad Request|414 URI Too Long)\r\n/);
+      expect(answer.split("\r\n\r\n")[1], `${digits} digits`).toMatch(/^\{"error":"(size .* is over the limit of 64 bytes|the path is over 16384 bytes.*)"\}$/);
+    }
+    const header = await raw([`GET /1 HTTP/1.1\r\nHost: x\r\nCookie: ${"a".repeat(20_000)}\r\n\r\n`]);
+    expect(header).toMatch(/^HTTP\/1\.1 431 /);
   });
 
   it("a wrong method on a known route is 405 with Allow; an unknown route stays 404", async () => {

@@ -1,4 +1,6 @@
 import { lookup } from "node:dns/promises";
+import { once } from "node:events";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Limiter } from "../lib/limiter.js";
 import { connectRedis } from "../lib/redis.js";
@@ -132,6 +134,29 @@ describe("webui's replica view: where the time goes", () => {
       expect(service(view, "gone")).toMatchObject({ replicas: [], saturated: false });
       expect(service(view, "gone").verdict).toMatch(/^cannot find its replicas: /);
     });
+  });
+
+  it("a replica that does not answer makes its service unknown, never a claim about its line", async () => {
+    // Accepts connections and never answers: a frozen or overloaded replica.
+    const silent = net.createServer(() => {}).listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const silentUrl = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const rng = buildRng({ delayMs: 1, concurrency: 1, maxBytes: 64 });
+    const rngUrl = await listen(rng);
+    try {
+      const alone = new ReplicaWatch(parseWatch(`rng=${silentUrl}`), { minIntervalMs: 0, timeoutMs: 300 });
+      const only = service(await alone.view(), "rng");
+      expect(only.replicas[0].error).toBe("no answer within 300 ms");
+      expect(only).toMatchObject({ saturated: false, verdict: "unknown: its replica could not be read" });
+      const mixed = new ReplicaWatch([{ service: "rng", source: rngUrl }, { service: "rng", source: silentUrl }], { minIntervalMs: 0, timeoutMs: 300 });
+      await mixed.view();
+      await sleep(300);
+      const both = service(await mixed.view(), "rng");
+      expect(both.verdict).toMatch(/^keeps up: its replica is busy \d+ % of the time; 1 of its 2 replicas could not be read$/);
+    } finally {
+      silent.close();
+      await rng.close();
+    }
   });
 
   describe("GET /replicas", () => {

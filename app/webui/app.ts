@@ -22,8 +22,10 @@ export interface Stats {
 export function buildWebui({ redis, replicas }: { redis: Redis; replicas?: ReplicaWatch }) {
   const app = createService({ name: "webui" });
   redis.on("error", (err: Error) => app.log.warn({ err: err.message }, "redis connection error"));
-  app.register(fastifyStatic, { root: publicDir });
-  app.register(fastifyStatic, { root: uplotDir, prefix: "/vendor/uplot/", decorateReply: false });
+  // One route per file found at start (wildcard: false), not a catch-all: a catch-all makes every path known,
+  // and a missing file would then be 405 for other methods instead of 404. `/` is ours (the redirect): no index.
+  app.register(fastifyStatic, { root: publicDir, wildcard: false, index: false });
+  app.register(fastifyStatic, { root: uplotDir, prefix: "/vendor/uplot/", decorateReply: false, wildcard: false, index: false });
 
   app.get("/", (_request, reply) => reply.redirect("/index.html", 302));
 

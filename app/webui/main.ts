@@ -1,9 +1,12 @@
-import { portEnv, urlEnv } from "../lib/env.js";
+import { fromEnv, portEnv, redisUrlEnv } from "../lib/env.js";
 import { connectRedis } from "../lib/redis.js";
 import { runService } from "../lib/service.js";
 import { buildWebui } from "./app.js";
 import { DEFAULT_WATCH, ReplicaWatch, WATCH_ENV, parseWatch } from "./replicas.js";
 
-const redis = connectRedis(urlEnv("REDIS_URL", "redis://redis:6379"));
-const replicas = new ReplicaWatch(parseWatch(process.env[WATCH_ENV] ?? DEFAULT_WATCH));
-await runService(buildWebui({ redis, replicas }), portEnv(80), () => redis.quit());
+const { app, redis, port } = fromEnv(() => {
+  const redis = connectRedis(redisUrlEnv());
+  const replicas = new ReplicaWatch(parseWatch(process.env[WATCH_ENV] ?? DEFAULT_WATCH));
+  return { app: buildWebui({ redis, replicas }), redis, port: portEnv(80) };
+});
+await runService(app, port, () => redis.quit());

@@ -195,20 +195,29 @@ export class ReplicaWatch {
     }
   }
 
-  /** Saturated: its replicas are busy nearly all the time and requests wait in line for them. */
+  /**
+   * Saturated: its replicas are busy nearly all the time and requests wait in line for them. Only replicas that
+   * answered count: one that did not says nothing about its line, and the verdict says it could not be read.
+   */
   private verdict(replicas: ReplicaView[]): Pick<ServiceView, "saturated" | "verdict"> {
-    const measured = replicas.filter((r) => r.busy !== null);
     if (!replicas.length) return { saturated: false, verdict: "no replica found" };
+    const read = replicas.filter((r) => !r.error);
+    const unread = replicas.length - read.length;
+    if (!read.length) {
+      return { saturated: false, verdict: `unknown: ${replicas.length === 1 ? "its replica" : `its ${unread} replicas`} could not be read` };
+    }
+    const note = unread ? `; ${unread} of its ${replicas.length} replicas could not be read` : "";
+    const measured = read.filter((r) => r.busy !== null);
     if (!measured.length) {
-      return { saturated: false, verdict: replicas.some((r) => r.queue !== null) ? "measuring..." : `serves every request at once: no line to wait in` };
+      return { saturated: false, verdict: (read.some((r) => r.queue !== null) ? "measuring..." : "serves every request at once: no line to wait in") + note };
     }
     const busy = measured.reduce((sum, r) => sum + r.busy!, 0) / measured.length;
     const waiting = measured.reduce((sum, r) => sum + (r.queue ?? 0), 0);
     const pct = `${Math.round(busy * 100)} %`;
     const n = measured.length === 1 ? "its replica is" : `its ${measured.length} replicas are`;
     if (busy >= this.saturatedBusy && waiting > 0) {
-      return { saturated: true, verdict: `the bottleneck: ${n} busy ${pct} of the time and ${waiting} requests wait in line` };
+      return { saturated: true, verdict: `the bottleneck: ${n} busy ${pct} of the time and ${waiting} requests wait in line${note}` };
     }
-    return { saturated: false, verdict: `keeps up: ${n} busy ${pct} of the time` };
+    return { saturated: false, verdict: `keeps up: ${n} busy ${pct} of the time${note}` };
   }
 }

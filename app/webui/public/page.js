@@ -106,7 +106,8 @@ function showReplicas(view) {
         cell(r.error ? `unreachable: ${r.error}` : (r.node ?? "?")),
         cell(fixed(r.latencyMs, 0, " ms"), "latency"),
         cell(fixed(r.requestsPerS, 1)),
-        cell(r.queue === null ? "no line" : String(r.queue), "queue"),
+        // An unread replica's line is unknown, not absent.
+        cell(r.error ? "?" : r.queue === null ? "no line" : String(r.queue), "queue"),
         cell(r.busy === null ? "-" : `${Math.round(r.busy * 100)} %`),
       );
       rows.push(tr);
