@@ -90,7 +90,7 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
         ...(spec.mounts?.length ? { mounts: spec.mounts.map((m) => ({ type: m.type, source: m.source, target: m.target })) } : {}),
         ...(spec.stopGracePeriodS !== undefined ? { stopGracePeriod: goDuration(spec.stopGracePeriodS) } : {}),
       },
-      networksAdvanceds: [{ name: networkId }],
+      networksAdvanceds: [{ id: networkId }],
       ...(spec.logDriver ? { logDriver: { name: spec.logDriver.name, options: spec.logDriver.options } } : {}),
       ...(spec.constraints?.length ? { placement: { constraints: spec.constraints } } : {}),
       ...(spec.restart

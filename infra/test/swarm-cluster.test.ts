@@ -51,7 +51,7 @@ describe("toServiceArgs", () => {
           healthcheck: { tests: ["CMD", "node", "dist/lib/healthcheck.js"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
           stopGracePeriod: "10s",
         },
-        networksAdvanceds: [{ name: "net-id" }],
+        networksAdvanceds: [{ id: "net-id" }],
         // As the provider reads them back from Swarm: "2m", not "120s"; "0.0", not "0".
         restartPolicy: { condition: "any", delay: "5s", maxAttempts: 5, window: "2m" },
         resources: {
