@@ -170,9 +170,10 @@ fi
 
 has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 engine_up() { $SUDO docker info >/dev/null 2>&1; }
+# A manager restarting with its tasks on a busy machine can take minutes to answer again.
 wait_engine() {
-  for _ in $(seq 1 60); do engine_up && return 0; sleep 1; done
-  fail "the Docker engine did not answer within 60s (see journalctl -u docker or /var/log/dockerd.log)"
+  for _ in $(seq 1 180); do engine_up && return 0; sleep 1; done
+  fail "the Docker engine did not answer within 180s (see journalctl -u docker or /var/log/dockerd.log)"
 }
 start_engine() {
   if has_systemd; then
@@ -190,9 +191,10 @@ restart_engine() {
     if [ -s /var/run/docker.pid ]; then
       pid=$($SUDO cat /var/run/docker.pid)
       $SUDO kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 60); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      # It stops its containers first: a second dockerd started before it is gone finds the pid file and quits.
+      for _ in $(seq 1 240); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     fi
-    $SUDO sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
+    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
   fi
   wait_engine
 }
