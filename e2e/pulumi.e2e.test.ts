@@ -11,7 +11,7 @@ import { engineMissing, forceRemove, leftovers, PulumiCheckout, ROOT, type Previ
 import { logsQuery as queryLogs } from "./lib/logs";
 import { docker, Phases, waitFor } from "./lib/run";
 import { VmFixture } from "./lib/vms";
-import { keepScreenshot, openPage, waitForTable, type ShownService } from "./lib/page";
+import { keepScreenshot, waitForTable, withPage, type ShownService } from "./lib/page";
 import { checkJoinToken, drainAndRemoveNodeScript, leaveSwarmScript } from "../infra/swarm/scripts";
 import { NETWORK_NAME } from "../infra/swarm/dockercoins";
 import { parseNodes, parseSshCommand, runNetworkLab } from "../infra/netlab/lab";
@@ -258,8 +258,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
   }, 5 * MIN);
 
   it("the page (real Chromium) marks rng as the bottleneck: one replica, requests in line, ~700 ms", async () => {
-    const { browser, page } = await openPage(WEBUI);
-    try {
+    await withPage(WEBUI, async (page) => {
       const shown = await waitForTable(page, (services) => {
         const rng = services.find((s) => s.service === "rng");
         const r = rng?.replicas[0];
@@ -275,9 +274,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       expect(hasher.saturated).toBe(false);
       expect(hasher.replicas.length).toBeGreaterThanOrEqual(1);
       console.log(`[pulumi e2e] screenshot: ${await keepScreenshot(page, "swarm-bottleneck-1-rng.png")}`);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 2 * MIN);
 
   it("rngMode global: rng re-created with one task per node; at least 2.2 times the one-rng figure", async () => {
@@ -292,9 +289,8 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
   }, 5 * MIN);
 
   it("the page with rng global: every rng replica listed with its node, the mark gone", async () => {
-    const { browser, page } = await openPage(WEBUI);
     const nodes = (rng: ShownService) => rng.replicas.map((r) => r.node).sort();
-    try {
+    await withPage(WEBUI, async (page) => {
       const shown = await waitForTable(page, (services) => {
         const rng = services.find((s) => s.service === "rng");
         if (!rng || nodes(rng).join() !== "node1,node2,node3,node4,node5") return "rng is not listed on the five nodes";
@@ -306,9 +302,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       console.log(`[pulumi e2e] page, rng global: ${rng.replicas.map((r) => `${r.node} ${r.latencyMs} ms`).join(", ")}: "${rng.verdict}"`);
       expect(shown.some((s) => s.saturated)).toBe(false);
       console.log(`[pulumi e2e] screenshot: ${await keepScreenshot(page, "swarm-bottleneck-rng-global.png")}`);
-    } finally {
-      await browser.close();
-    }
+    });
   }, 2 * MIN);
 
   it("debugService: a task on every node; inside the overlay it resolves and reaches rng and hasher", async () => {

@@ -4,14 +4,19 @@ import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ROOT } from "./pulumi";
 
-export async function openPage(url: string): Promise<{ browser: Browser; page: Page }> {
-  const browser = await chromium.launch({
+/** Opens `url` in a headless Chromium, hands the page to `use`, and closes the browser whatever happens. */
+export async function withPage<T>(url: string, use: (page: Page) => Promise<T>): Promise<T> {
+  const browser: Browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
   });
-  const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
-  await page.goto(url);
-  return { browser, page };
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 1100 } });
+    await page.goto(url);
+    return await use(page);
+  } finally {
+    await browser.close();
+  }
 }
 
 export interface ShownReplica {
