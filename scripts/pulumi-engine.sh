@@ -78,10 +78,6 @@ plugins_installed() {
 binary_version() { [ -x "$1" ] && "$1" "$2" 2>/dev/null | head -n 1 | sed 's/^v//' || true; }
 cli_version() { binary_version "$bin/pulumi" version; }
 host_version() { binary_version "$bin/pulumi-language-nodejs" -version; }
-engine_ready() {
-  [ "$(cli_version)" = "$pulumi_version" ] && [ "$(host_version)" = "$pulumi_version" ] && [ -d "$path_dir" ] &&
-    plugins_installed
-}
 # One line per part: what is needed, what was found.
 report_versions() {
   local p found
@@ -97,6 +93,10 @@ report_versions() {
 }
 cli_version_found=$(cli_version)
 host_version_found=$(host_version)
+engine_ready() {
+  [ "$cli_version_found" = "$pulumi_version" ] && [ "$host_version_found" = "$pulumi_version" ] && [ -d "$path_dir" ] &&
+    plugins_installed
+}
 if engine_ready; then
   $check_only && report_versions
   log "using the cached engine in $bin (release $pulumi_version)"
