@@ -14,6 +14,11 @@ export type HpaMode = "none" | "cpu" | "latency";
 export type LoadTestTarget = "none" | "rng" | "hasher";
 
 export interface VmHostConfig {
+  /**
+   * What the program calls this machine (its node name, label and resource names): given by the user or
+   * its privateAddress, never its place in the list, so removing one host leaves the others as they are.
+   */
+  name: string;
   /** Address Pulumi connects to over SSH. */
   address: string;
   user: string;
@@ -186,7 +191,7 @@ export function isCidr(v: string): boolean {
 
 function parseVmHosts(v: string | undefined): VmHostConfig[] {
   if (v === undefined) return [];
-  const allowed = 'a JSON list like [{"address": "10.0.0.11", "user": "ubuntu", "port": 22}] (port and privateAddress optional)';
+  const allowed = 'a JSON list like [{"name": "node1", "address": "10.0.0.11", "user": "ubuntu", "port": 22}] (name, port and privateAddress optional)';
   let list: unknown;
   try {
     list = JSON.parse(v);
@@ -194,10 +199,10 @@ function parseVmHosts(v: string | undefined): VmHostConfig[] {
     throw new ConfigError("vmHosts", v, allowed);
   }
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError("vmHosts", v, allowed);
-  return list.map((h, i) => {
+  const hosts = list.map((h, i): VmHostConfig => {
     const key = `vmHosts[${i}]`;
     if (typeof h !== "object" || h === null) throw new ConfigError("vmHosts", h, allowed);
-    const { address, user, port = 22, privateAddress = address } = h as Record<string, unknown>;
+    const { address, user, port = 22, privateAddress = address, name = privateAddress } = h as Record<string, unknown>;
     if (typeof address !== "string" || address === "") throw new ConfigError(`${key}.address`, address, "a host name or IP address");
     if (typeof user !== "string" || user === "") throw new ConfigError(`${key}.user`, user, "an SSH user name");
     if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
@@ -211,8 +216,15 @@ function parseVmHosts(v: string | undefined): VmHostConfig[] {
         "the IP address the other hosts reach this one at (Swarm advertises an IP, not a host name; set privateAddress when address is a name)",
       );
     }
-    return { address, user, port: port as number, privateAddress };
+    if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(name)) {
+      throw new ConfigError(`${key}.name`, name, "a node name of letters, digits, '.', '_' and '-' (at most 63), e.g. node1");
+    }
+    return { name, address, user, port: port as number, privateAddress };
   });
+  const names = hosts.map((h) => h.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) throw new ConfigError("vmHosts", v, `hosts with different names (name, or privateAddress when no name is given): ${JSON.stringify(twice)} is there twice`);
+  return hosts;
 }
 
 /**

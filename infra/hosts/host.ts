@@ -3,8 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 // What every host provider (AwsHosts, VmHosts, LocalHosts) ends in: machines reachable over SSH.
 // SwarmCluster only ever sees this shape, so the choice of target stays in infra/stacks/.
 export interface Host {
-  /** Node name, also the Swarm hostname label: node1..nodeN. */
+  /** Node name, also the Swarm node label `dockercoins.node`: node1..nodeN, or the name a vms host is given. */
   name: string;
+  /** The name this host's resources had before (an alias, so a rename moves them instead of re-creating them). */
+  formerName?: string;
   /** Address Pulumi's SSH connections use (public IP, VM address, or 127.0.0.1 for local nodes). */
   sshHost: pulumi.Input<string>;
   sshPort: pulumi.Input<number>;

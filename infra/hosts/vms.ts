@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./host";
 
 export interface VmHostSpec {
+  /** Node name: stable whatever the machine's place in the list (config: its name or privateAddress). */
+  name: string;
   /** Address Pulumi's SSH connections use. */
   address: string;
   user: string;
@@ -10,10 +12,15 @@ export interface VmHostSpec {
   privateAddress: string;
 }
 
-/** Existing machines are named node1..nodeN in the order given, as the seeds' five VMs. */
+/**
+ * Existing machines, each under its own name: removing one from the middle of the list removes exactly that
+ * machine from the Swarm. Stacks made when hosts were named node1..nodeN by position keep their resources
+ * through an alias to that name (upgrade with the list unchanged, then edit it).
+ */
 export function vmHostList(specs: VmHostSpec[]): Host[] {
   return specs.map((s, i) => ({
-    name: `node${i + 1}`,
+    name: s.name,
+    formerName: `node${i + 1}` === s.name ? undefined : `node${i + 1}`,
     sshHost: s.address,
     sshPort: s.port,
     sshUser: s.user,

@@ -10,7 +10,7 @@ const AWS_OK = {
 const VMS = JSON.stringify([
   { address: "10.0.0.11", user: "root" },
   { address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
-  { address: "10.0.0.13", user: "root" },
+  { name: "node3", address: "10.0.0.13", user: "root" },
 ]);
 
 describe("parseConfig defaults", () => {
@@ -42,14 +42,14 @@ describe("parseConfig defaults", () => {
     expect(c.replicas.rng).toBe(3);
   });
 
-  it("takes vms node count from the host list and fills port and private address", () => {
+  it("takes vms node count from the host list and fills port, private address and name", () => {
     const c = parseConfig({ target: "vms", vmHosts: VMS, sshPrivateKey: "k", swarmAddressPool: "10.20.0.0/16" });
     expect(c.swarmAddressPool).toBe("10.20.0.0/16");
     expect(c.nodeCount).toBe(3);
     expect(c.vmHosts).toEqual([
-      { address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
-      { address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
-      { address: "10.0.0.13", user: "root", port: 22, privateAddress: "10.0.0.13" },
+      { name: "10.0.0.11", address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
+      { name: "192.168.1.12", address: "10.0.0.12", user: "root", port: 2222, privateAddress: "192.168.1.12" },
+      { name: "node3", address: "10.0.0.13", user: "root", port: 22, privateAddress: "10.0.0.13" },
     ]);
   });
 
@@ -74,7 +74,7 @@ describe("parseConfig defaults", () => {
 });
 
 describe("parseConfig errors name the key, the value and what is allowed", () => {
-  const cases: [string, Record<string, string>, string][] = [
+  const cases: [string, Record<string, string>, string | RegExp][] = [
     ["target", { target: "gcp" }, 'dockercoins:target = "gcp" is not allowed; expected one of local, vms, aws, minikube'],
     ["managerCount not 1/3/5", { managerCount: "2" }, 'dockercoins:managerCount = "2" is not allowed; expected one of 1, 3, 5'],
     ["managerCount > nodeCount", { nodeCount: "3", managerCount: "5" }, 'dockercoins:managerCount = "5" is not allowed; expected at most nodeCount (3)'],
@@ -113,9 +113,13 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
       'dockercoins:vmHosts[0].privateAddress = "vm1.example" is not allowed; expected the IP address the other hosts reach this one at (Swarm advertises an IP, not a host name; set privateAddress when address is a name)'],
     ["local with half a key pair", { sshPrivateKey: "k" },
       "dockercoins:sshPublicKey = undefined is not allowed; expected both sshPrivateKey and sshPublicKey, or neither (a playground key is generated)"],
+    ["vms host name not a node name", { target: "vms", vmHosts: '[{"name":"node 1","address":"10.1.0.1","user":"u"}]', sshPrivateKey: "k" },
+      `dockercoins:vmHosts[0].name = "node 1" is not allowed; expected a node name of letters, digits, '.', '_' and '-' (at most 63), e.g. node1`],
+    ["vms hosts under one name", { target: "vms", vmHosts: '[{"name":"a","address":"10.1.0.1","user":"u"},{"address":"10.1.0.2","user":"u","name":"a"}]', sshPrivateKey: "k" },
+      /^dockercoins:vmHosts = .* is not allowed; expected hosts with different names \(name, or privateAddress when no name is given\): "a" is there twice$/],
     ["vms without hosts", { target: "vms", sshPrivateKey: "k" }, "dockercoins:vmHosts = undefined is not allowed; expected a non-empty host list when target is vms"],
     ["vms hosts not JSON", { target: "vms", vmHosts: "a,b", sshPrivateKey: "k" },
-      'dockercoins:vmHosts = "a,b" is not allowed; expected a JSON list like [{"address": "10.0.0.11", "user": "ubuntu", "port": 22}] (port and privateAddress optional)'],
+      'dockercoins:vmHosts = "a,b" is not allowed; expected a JSON list like [{"name": "node1", "address": "10.0.0.11", "user": "ubuntu", "port": 22}] (name, port and privateAddress optional)'],
     ["vms host without user", { target: "vms", vmHosts: '[{"address":"h"}]', sshPrivateKey: "k" },
       "dockercoins:vmHosts[0].user = undefined is not allowed; expected an SSH user name"],
     ["vms host bad port", { target: "vms", vmHosts: '[{"address":"h","user":"u","port":0}]', sshPrivateKey: "k" },

@@ -127,18 +127,20 @@ describe("AwsHosts", () => {
 });
 
 describe("VmHosts", () => {
-  it("maps the configured machines to node1..N and creates nothing else", async () => {
+  it("keeps each machine's own name whatever its place in the list, and creates nothing else", async () => {
     const v = new vms.VmHosts("vms", {
       machines: [
-        { address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
-        { address: "vm2.example", user: "admin", port: 2222, privateAddress: "192.168.1.12" },
+        { name: "10.0.0.11", address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
+        { name: "node2", address: "vm2.example", user: "admin", port: 2222, privateAddress: "192.168.1.12" },
+        { name: "edge", address: "vm3.example", user: "admin", port: 22, privateAddress: "192.168.1.13" },
       ],
     });
     await settle();
     expect(countByType()).toEqual({ "dockercoins:hosts:VmHosts": 1 });
     expect(v.hosts).toEqual([
-      { name: "node1", sshHost: "10.0.0.11", sshPort: 22, sshUser: "root", privateAddress: "10.0.0.11" },
-      { name: "node2", sshHost: "vm2.example", sshPort: 2222, sshUser: "admin", privateAddress: "192.168.1.12" },
+      { name: "10.0.0.11", formerName: "node1", sshHost: "10.0.0.11", sshPort: 22, sshUser: "root", privateAddress: "10.0.0.11" },
+      { name: "node2", formerName: undefined, sshHost: "vm2.example", sshPort: 2222, sshUser: "admin", privateAddress: "192.168.1.12" },
+      { name: "edge", formerName: "node3", sshHost: "vm3.example", sshPort: 22, sshUser: "admin", privateAddress: "192.168.1.13" },
     ]);
   });
 });

@@ -29,8 +29,9 @@ describe("infra/index.ts on the dev stack", () => {
     expect(counts["docker:index/container:Container"]).toBe(5);
     expect(counts["dockercoins:swarm:Cluster"]).toBe(1);
     expect(counts["docker:index/service:Service"]).toBe(6);
-    // The SSH key (write, read back) and one image preload per node (registry:2, redis:7-bookworm).
-    expect(counts["command:local:Command"]).toBe(7);
+    // The SSH key (write, read back), one image preload per node (registry:2, redis:7-bookworm) and each
+    // joined node's leave at destroy.
+    expect(counts["command:local:Command"]).toBe(11);
     expect(counts["aws:ec2/instance:Instance"]).toBeUndefined();
     expect(counts["pulumi:providers:kubernetes"]).toBeUndefined();
   });
@@ -77,7 +78,7 @@ describe("committed stack configs", () => {
     const { parseConfig } = await import("../config");
     const cfg = parseConfig({ ...stackConfig(path.join(ROOT, "infra/examples/Pulumi.vms.yaml")), "dockercoins:sshPrivateKey": "k" });
     expect(cfg.nodeCount).toBe(5);
-    expect(cfg.vmHosts[4]).toEqual({ address: "192.168.1.105", user: "root", port: 22, privateAddress: "192.168.1.105" });
+    expect(cfg.vmHosts[4]).toEqual({ name: "node5", address: "192.168.1.105", user: "root", port: 22, privateAddress: "192.168.1.105" });
   });
 
   it("Pulumi.yaml points at the entry point", () => {
