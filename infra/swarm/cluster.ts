@@ -1,10 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Host } from "../hosts/host";
+import { bootstrapDockerScript, engineConfigScript } from "./engine";
 import {
-  bootstrapDockerScript,
   drainAndRemoveNodeScript,
   joinTokenScript,
+  leaveOrSkipScript,
   leaveSwarmScript,
   labelNodeScript,
   checkJoinToken,
@@ -128,6 +129,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         secretStdout?: boolean;
         /** The hosts the script sets up, when not only the one it runs on (a node's labels, set on the manager). */
         about?: Host[];
+        /** The node the resource is named after, whose former name (if any) it is also known by. */
+        of?: Host;
       } = {},
     ) =>
       new command.remote.Command(
@@ -147,20 +150,30 @@ export class SwarmCluster extends pulumi.ComponentResource {
         {
           parent: this,
           dependsOn: extra.dependsOn,
+          ...(extra.of?.formerName ? { aliases: [{ name: resourceName.replace(`-${extra.of.name}-`, `-${extra.of.formerName}-`) }] } : {}),
           ...(extra.secretStdout ? { additionalSecretOutputs: ["stdout"] } : {}),
         },
       );
 
-    const bootstrapScript = pulumi.all(args.insecureRegistries).apply((insecureRegistries) =>
-      bootstrapDockerScript({ insecureRegistries, registryMirrors: args.registryMirrors }),
-    );
+    const engineOptions = pulumi
+      .all(args.insecureRegistries)
+      .apply((insecureRegistries) => ({ insecureRegistries, registryMirrors: args.registryMirrors }));
 
     const engines = new Map(
       args.hosts.map((h) => {
-        const ssh = run(`${name}-${h.name}-ssh`, h, waitForSshScript(), { dependsOn: h.dependsOn ?? [] });
-        return [h.name, run(`${name}-${h.name}-docker`, h, bootstrapScript, { dependsOn: [ssh] })] as const;
+        const ssh = run(`${name}-${h.name}-ssh`, h, waitForSshScript(), { dependsOn: h.dependsOn ?? [], of: h });
+        return [h.name, run(`${name}-${h.name}-docker`, h, engineOptions.apply(bootstrapDockerScript), { dependsOn: [ssh], of: h })] as const;
       }),
     );
+    // A changed engine configuration reaches live Swarm nodes one at a time, each back before the next.
+    let previousTurn: pulumi.Resource | undefined;
+    const engineConfigs = args.hosts.map((h) => {
+      previousTurn = run(`${name}-${h.name}-engine-config`, h, engineOptions.apply(engineConfigScript), {
+        dependsOn: [engines.get(h.name)!, ...(previousTurn ? [previousTurn] : [])],
+        of: h,
+      });
+      return previousTurn;
+    });
 
     const init = run(
       `${name}-init`,
@@ -184,21 +197,43 @@ export class SwarmCluster extends pulumi.ComponentResource {
         .apply(([managerAddr, advertiseAddr]) => swarmJoinScript({ managerAddr, advertiseAddr }));
       const join = run(`${name}-${node.name}-join`, host, script, {
         stdin: pulumi.secret(tokens[node.role].apply(checkJoinToken)),
-        delete: leaveSwarmScript(),
         dependsOn: [engines.get(node.name)!, ...(node.role === "manager" ? [previousManager] : managerJoins)],
+        of: host,
       });
       if (node.role === "manager") {
         previousManager = join;
         managerJoins.push(join);
       }
-      joins.set(node.name, join);
+      // Leaving is a command of its own, run from here over ssh at destroy time: a host already gone is
+      // skipped in seconds instead of failing the destroy after minutes of dialling. The labels (drain and
+      // remove, on the manager) depend on it, so the node is drained and removed before it leaves.
+      const leave = new command.local.Command(
+        `${name}-${node.name}-leave`,
+        {
+          delete: leaveOrSkipScript(),
+          environment: {
+            SSH_KEY: pulumi.secret(args.privateKey),
+            SSH_HOST: pulumi.output(host.sshHost),
+            SSH_PORT: pulumi.output(host.sshPort).apply(String),
+            SSH_USER: pulumi.output(host.sshUser),
+            NODE: node.name,
+          },
+          interpreter: ["/bin/bash", "-c"],
+        },
+        {
+          parent: this,
+          dependsOn: [join],
+          ...(host.formerName ? { aliases: [{ name: `${name}-${host.formerName}-leave` }] } : {}),
+        },
+      );
+      joins.set(node.name, leave);
       nodeIds.set(node.name, join.stdout);
     }
 
     // Role and labels, one node after the other: a managerCount change promotes or demotes live nodes,
     // and one demotion at a time keeps Raft's quorum.
     let previousLabels: pulumi.Resource | undefined;
-    this.ready = plan.map((node) => {
+    const labelled = plan.map((node) => {
       const host = byName.get(node.name)!;
       const labels = { ...node.labels, ...(args.extraLabels?.[node.name] ?? {}) };
       const label = pulumi
@@ -210,11 +245,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
         : pulumi.output(host.privateAddress).apply((nodeAddress) => drainAndRemoveNodeScript({ nodeAddress }));
       previousLabels = run(`${name}-${node.name}-labels`, first, label, {
         about: [first, host],
+        of: host,
         delete: remove,
         dependsOn: [joins.get(node.name)!, ...(previousLabels ? [previousLabels] : [])],
       });
       return previousLabels;
     });
+    this.ready = [...labelled, ...engineConfigs];
 
     this.managerAddress = pulumi.output(first.privateAddress);
     this.managerDockerHost = pulumi.interpolate`ssh://${first.sshUser}@${first.sshHost}:${first.sshPort}`;

@@ -1,12 +1,9 @@
 import { createHash } from "node:crypto";
 
-// The shell scripts that turn SSH-reachable machines into a Swarm. Pure functions of plain values, so
+// The shell scripts that turn SSH-reachable machines with a Docker engine (engine.ts) into a Swarm. Pure functions of plain values, so
 // SwarmCluster (through @pulumi/command) and the end-to-end test (through ssh) run the very same text,
 // and the snapshot tests see every change. Each script is idempotent: re-running it on a node that is
 // already in the wanted state changes nothing and succeeds.
-
-/** Default tolerance for clock skew: Swarm's mTLS certificates are rejected when clocks disagree. */
-export const MAX_CLOCK_SKEW_S = 5;
 
 /** Single-quote a value for bash. */
 export function shq(value: string): string {
@@ -31,14 +28,14 @@ const LABEL_KEY = /^[A-Za-z0-9._-]+$/;
 const LABEL_VALUE = /^[A-Za-z0-9._:\/-]*$/;
 const JOIN_TOKEN = /^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$/;
 
-function checkAddress(what: string, value: string): string {
+export function checkAddress(what: string, value: string): string {
   if (!ADDRESS.test(value)) {
     throw new Error(`${what} must be a host name or IP address (optionally :port), got ${JSON.stringify(value)}`);
   }
   return value;
 }
 
-function script(name: string, body: string): string {
+export function script(name: string, body: string): string {
   return [
     "#!/bin/bash",
     `# dockercoins: ${name} (rendered by infra/swarm/scripts.ts)`,
@@ -56,16 +53,19 @@ const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalN
 
 // Find a node's ID from its address as the managers see it (works on every provider, where host
 // names may be anything): workers report Status.Addr, managers also ManagerStatus.Addr (ip:2377).
+// A host replaced at the same address joins as a new node while its old entry stays Down: every match
+// is listed, the Ready one first.
 function nodeIdByAddress(address: string): string {
-  return `node_id_by_address() {
-  local id addr maddr
+  return `node_ids_by_address() {
+  local id addr maddr state
   for id in $($SUDO docker node ls -q); do
-    addr=$($SUDO docker node inspect -f '{{.Status.Addr}}' "$id")
-    maddr=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{end}}' "$id")
-    if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]; then echo "$id"; return 0; fi
-  done
-  return 0
-}`;
+    read -r state addr maddr <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{end}}' "$id")"
+    if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]; then
+      if [ "$state" = ready ]; then echo "0 $id"; else echo "1 $id"; fi
+    fi
+  done | sort | awk '{ print $2 }'
+}
+node_id_by_address() { node_ids_by_address | awk 'NR == 1'; }`;
 }
 
 /** Runs first on every host: proves SSH works and waits for first-boot provisioning (cloud-init). */
@@ -77,165 +77,6 @@ if command -v cloud-init >/dev/null 2>&1; then
   $SUDO cloud-init status --wait >/dev/null 2>&1 || log "cloud-init reported an error; continuing"
 fi
 echo "ssh ready on $(hostname)"
-`,
-  );
-}
-
-/**
- * How Docker is installed, from /etc/os-release's ID first and ID_LIKE only after: RHEL, Rocky, Alma and
- * CentOS Stream all list `fedora` in ID_LIKE, yet Fedora's `docker` package is not theirs. Prints one of
- * apt, dnf-docker (Fedora, Amazon Linux 2023), yum-docker (Amazon Linux 2), docker-ce-repo, unknown.
- */
-export const DOCKER_INSTALL_METHOD = `docker_install_method() {
-  case "\${ID:-}" in
-    debian|ubuntu|raspbian|linuxmint|pop) echo apt; return ;;
-    fedora) echo dnf-docker; return ;;
-    amzn) case "\${VERSION_ID:-}" in 2) echo yum-docker ;; *) echo dnf-docker ;; esac; return ;;
-    rhel|centos|rocky|almalinux|ol) echo docker-ce-repo; return ;;
-  esac
-  case " \${ID_LIKE:-} " in
-    *" debian "*|*" ubuntu "*) echo apt ;;
-    *" rhel "*|*" centos "*) echo docker-ce-repo ;;
-    *" fedora "*) echo dnf-docker ;;
-    *) echo unknown ;;
-  esac
-}`;
-
-export interface BootstrapDockerOptions {
-  /** Registries the engine may use over plain HTTP, e.g. ["10.0.0.11:5000"] for the Swarm's own registry. */
-  insecureRegistries: string[];
-  /** Docker Hub mirrors (daemon.json `registry-mirrors`), e.g. ["http://10.0.0.5:5000"]; an http one is also insecure. */
-  registryMirrors?: string[];
-  /** Fail when the clock is further than this from NTP time. */
-  maxClockSkewS?: number;
-}
-
-/**
- * Installs Docker if missing (Debian/Ubuntu, RHEL family, Amazon Linux), writes /etc/docker/daemon.json
- * and restarts the engine only when that file changed, starts the engine, and checks the clock.
- */
-export function bootstrapDockerScript(opts: BootstrapDockerOptions): string {
-  const mirrors = (opts.registryMirrors ?? []).map((m) => {
-    const url = /^(https?):\/\/([A-Za-z0-9.-]+(?::\d{1,5})?)\/?$/.exec(m);
-    if (!url) throw new Error(`registry mirror must be an http(s)://host[:port] URL, got ${JSON.stringify(m)}`);
-    return { url: `${url[1]}://${url[2]}`, host: url[2], insecure: url[1] === "http" };
-  });
-  // An http mirror is listed with its scheme: dockerd strips it, and BuildKit (image builds on the node)
-  // reads it as "plain HTTP"; listed bare, BuildKit tries HTTPS and fails.
-  const registries = [
-    ...new Set([
-      ...opts.insecureRegistries.map((r) => checkAddress("insecure registry", r)),
-      ...mirrors.filter((m) => m.insecure).map((m) => m.url),
-    ]),
-  ].sort();
-  const maxSkew = opts.maxClockSkewS ?? MAX_CLOCK_SKEW_S;
-  if (!(maxSkew > 0)) throw new Error(`maxClockSkewS must be > 0, got ${maxSkew}`);
-  const daemonJson = JSON.stringify(
-    { "insecure-registries": registries, ...(mirrors.length ? { "registry-mirrors": mirrors.map((m) => m.url) } : {}) },
-    null,
-    2,
-  );
-  return script(
-    "bootstrap-docker",
-    `
-# --- 1. Docker engine ---
-${DOCKER_INSTALL_METHOD}
-if ! command -v dockerd >/dev/null 2>&1; then
-  . /etc/os-release
-  case "$(docker_install_method)" in
-    apt)
-      log "installing docker.io with apt"
-      # A fresh cloud VM runs unattended-upgrades at first boot: wait for its lock instead of failing.
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
-      $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq docker.io >/dev/null
-      ;;
-    dnf-docker)
-      log "installing docker with dnf"
-      $SUDO dnf install -y -q docker
-      ;;
-    yum-docker)
-      log "installing docker with yum"
-      $SUDO yum install -y -q docker
-      ;;
-    docker-ce-repo)
-      log "installing docker-ce from Docker's repository"
-      repo=centos; [ "\${ID}" = rhel ] && repo=rhel
-      $SUDO dnf install -y -q dnf-plugins-core
-      $SUDO dnf config-manager --add-repo "https://download.docker.com/linux/\${repo}/docker-ce.repo"
-      $SUDO dnf install -y -q docker-ce docker-ce-cli containerd.io
-      ;;
-    *) fail "cannot install Docker on \${PRETTY_NAME:-this OS}: install it by hand (docker.io or docker-ce) and re-run" ;;
-  esac
-fi
-
-has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
-engine_up() { $SUDO docker info >/dev/null 2>&1; }
-# A manager restarting with its tasks on a busy machine can take minutes to answer again.
-wait_engine() {
-  for _ in $(seq 1 180); do engine_up && return 0; sleep 1; done
-  fail "the Docker engine did not answer within 180s (see journalctl -u docker or /var/log/dockerd.log)"
-}
-start_engine() {
-  if has_systemd; then
-    $SUDO systemctl enable --now docker >/dev/null 2>&1 || $SUDO systemctl start docker
-  else
-    # No init system (a container node): run dockerd in its own session so it outlives this shell.
-    $SUDO sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 </dev/null &'
-  fi
-  wait_engine
-}
-restart_engine() {
-  if has_systemd; then
-    $SUDO systemctl restart docker
-  else
-    if [ -s /var/run/docker.pid ]; then
-      pid=$($SUDO cat /var/run/docker.pid)
-      $SUDO kill "$pid" 2>/dev/null || true
-      # It stops its containers first: a second dockerd started before it is gone finds the pid file and quits.
-      for _ in $(seq 1 240); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    fi
-    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
-  fi
-  wait_engine
-}
-
-# --- 2. daemon.json: restart only when it changed ---
-want=$(mktemp)
-trap 'rm -f "$want"' EXIT
-cat >"$want" <<'DAEMON_JSON'
-${daemonJson}
-DAEMON_JSON
-$SUDO mkdir -p /etc/docker
-if ! $SUDO cmp -s "$want" /etc/docker/daemon.json; then
-  $SUDO install -m 644 "$want" /etc/docker/daemon.json
-  if engine_up; then
-    log "daemon.json changed: restarting the engine"
-    restart_engine
-  else
-    start_engine
-  fi
-elif ! engine_up; then
-  log "starting the engine"
-  start_engine
-fi
-
-# --- 3. clock: Swarm joins fail (TLS "certificate not yet valid") when node clocks disagree ---
-max_skew=${maxSkew}
-if command -v chronyc >/dev/null 2>&1 && offset=$(chronyc -n tracking 2>/dev/null | awk '/^System time/ {print $4}') && [ -n "$offset" ]; then
-  if awk -v o="$offset" -v m="$max_skew" 'BEGIN { exit !(o > m || o < -m) }'; then
-    fail "clock is \${offset}s away from NTP time (chrony), more than \${max_skew}s: Swarm joins fail on clock skew; fix time sync first"
-  fi
-elif command -v timedatectl >/dev/null 2>&1 && has_systemd; then
-  synced=no
-  for _ in $(seq 1 30); do
-    synced=$(timedatectl show -p NTPSynchronized --value 2>/dev/null || echo unknown)
-    [ "$synced" = yes ] && break
-    sleep 1
-  done
-  [ "$synced" = yes ] || log "WARNING: clock not NTP-synchronized (timedatectl: $synced); Swarm joins fail if node clocks differ by more than a few seconds"
-fi
-
-echo "docker $($SUDO docker version --format '{{.Server.Version}}') ready on $(hostname), insecure registries: ${registries.join(" ") || "none"}"
 `,
   );
 }
@@ -346,6 +187,7 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 [ -n "$id" ] || fail "no swarm node with address ${address}"
+${removeStaleEntries(address, opts.labels["dockercoins.node"])}
 removes=()
 for key in $($SUDO docker node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$id"); do
   case "$key" in dockercoins.*) case " ${wanted} " in *" $key "*) ;; *) removes+=(--label-rm "$key") ;; esac ;; esac
@@ -367,6 +209,25 @@ done
 }
 
 /**
+ * A host replaced by a new machine (a new EC2 instance, a VM re-installed, a node container whose engine
+ * state was lost) joins as a new node, and its old entry stays Down for good: remove every Down entry at
+ * the same address or with the same node name label (demoted first if it was a manager), so \`docker node
+ * ls\` shows the cluster as declared. \`$id\` is the live node's.
+ */
+function removeStaleEntries(address: string, nodeName: string | undefined): string {
+  return `for other in $($SUDO docker node ls -q); do
+  [ "$other" = "$id" ] && continue
+  read -r state addr maddr name <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{else}}-{{end}} {{index .Spec.Labels "dockercoins.node"}}' "$other")"
+  [ "$state" = down ] || continue
+  if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]${nodeName ? ` || [ "$name" = ${shq(nodeName)} ]` : ""}; then
+    [ "$maddr" = - ] || $SUDO docker node demote "$other" >/dev/null
+    $SUDO docker node rm --force "$other" >/dev/null
+    log "removed the stale entry $other of ${nodeName ?? address} (down since its host was replaced)"
+  fi
+done`;
+}
+
+/**
  * Destroy time, on a manager: drain the node at nodeAddress (its tasks move elsewhere), demote it if it
  * is a manager, then remove it from the Swarm. Succeeds if the node is already gone.
  */
@@ -379,19 +240,24 @@ export function drainAndRemoveNodeScript(opts: { nodeAddress: string; drainTimeo
 ${SWARM_STATE}
 [ "$(swarm_state)" = active ] || { log "this manager is no longer in a swarm; nothing to remove"; exit 0; }
 ${nodeIdByAddress(address)}
-id=$(node_id_by_address)
-[ -n "$id" ] || { log "node ${address} is not in the swarm; nothing to do"; exit 0; }
-$SUDO docker node update --availability drain "$id" >/dev/null
-for _ in $(seq 1 ${timeout}); do
-  running=$($SUDO docker node ps "$id" --filter desired-state=running -q | wc -l)
-  [ "$running" -eq 0 ] && break
-  sleep 1
+ids=$(node_ids_by_address)
+[ -n "$ids" ] || { log "node ${address} is not in the swarm; nothing to do"; exit 0; }
+for id in $ids; do
+  # A Down entry (its host gone) has nothing to drain.
+  if [ "$($SUDO docker node inspect -f '{{.Status.State}}' "$id")" = ready ]; then
+    $SUDO docker node update --availability drain "$id" >/dev/null
+    for _ in $(seq 1 ${timeout}); do
+      running=$($SUDO docker node ps "$id" --filter desired-state=running -q | wc -l)
+      [ "$running" -eq 0 ] && break
+      sleep 1
+    done
+  fi
+  if [ "$($SUDO docker node inspect -f '{{.Spec.Role}}' "$id")" = manager ]; then
+    $SUDO docker node demote "$id" >/dev/null
+  fi
+  $SUDO docker node rm --force "$id" >/dev/null
+  log "node ${address} ($id) drained and removed"
 done
-if [ "$($SUDO docker node inspect -f '{{.Spec.Role}}' "$id")" = manager ]; then
-  $SUDO docker node demote "$id" >/dev/null
-fi
-$SUDO docker node rm --force "$id" >/dev/null
-log "node ${address} ($id) drained and removed"
 `,
   );
 }
@@ -413,6 +279,39 @@ log "left the swarm"
 }
 
 /**
+ * Destroy time, on the machine running Pulumi: the node leaves the Swarm (leaveSwarmScript over ssh), or,
+ * when its host is already gone (refused, timed out, no route, unknown name), the node is skipped with one
+ * line saying so: the manager has removed its entry already, and nothing is left to leave. A remote.Command
+ * would retry the dial for minutes and then fail the whole destroy. The private key comes in the environment
+ * (SSH_KEY, a secret), never on a command line; SSH_HOST, SSH_PORT, SSH_USER and NODE say where.
+ */
+export function leaveOrSkipScript(): string {
+  return script(
+    "leave-swarm",
+    `
+key=$(mktemp)
+trap 'rm -f "$key"' EXIT
+printf '%s\\n' "$SSH_KEY" >"$key"
+rc=0
+out=$(ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  -o LogLevel=ERROR -o ConnectTimeout=10 -o ConnectionAttempts=3 -p "$SSH_PORT" "$SSH_USER@$SSH_HOST" \
+  ${shq(remoteBash(leaveSwarmScript()))} 2>&1) || rc=$?
+if [ "$rc" -eq 255 ]; then
+  case "$out" in
+    *"Connection refused"*|*"timed out"*|*"No route to host"*|*"Could not resolve"*|*"Network is unreachable"*|*"Connection closed"*|*"Connection reset"*)
+      reason=$(printf '%s' "$out" | tr -d '\\r' | tr '\\n' ' ')
+      log "skipped $NODE ($SSH_HOST:$SSH_PORT): its host is gone (\${reason% }); its entry was removed from the Swarm"
+      exit 0 ;;
+  esac
+fi
+[ -z "$out" ] || echo "$out"
+[ "$rc" -eq 0 ] || fail "$NODE ($SSH_HOST:$SSH_PORT): leaving the Swarm failed (ssh exit $rc)"
+`,
+  );
+}
+
+/**
+ * On a manager, after `pulumi up` changed services/**
  * On a manager, after `pulumi up` changed services: waits until Swarm has finished rolling each one out
  * (UpdateStatus completed, or no update at all) and runs all its tasks, and fails if Swarm paused or rolled
  * back the update. The docker provider does not wait for this itself: during a start-first rolling update

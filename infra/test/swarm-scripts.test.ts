@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { DOCKER_INSTALL_METHOD, bootstrapDockerScript, engineConfigScript } from "../swarm/engine";
 import {
-  DOCKER_INSTALL_METHOD,
-  bootstrapDockerScript,
   checkJoinToken,
   drainAndRemoveNodeScript,
   joinTokenScript,
   labelNodeScript,
+  leaveOrSkipScript,
   leaveSwarmScript,
   remoteBash,
   scriptHash,
@@ -23,6 +23,7 @@ const TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxw
 const rendered: Record<string, string> = {
   waitForSsh: waitForSshScript(),
   bootstrapDocker: bootstrapDockerScript({ insecureRegistries: ["10.0.0.11:5000"] }),
+  engineConfig: engineConfigScript({ insecureRegistries: ["10.0.0.11:5000"], registryMirrors: ["http://10.0.0.5:5000"] }),
   swarmInit: swarmInitScript({ advertiseAddr: "10.0.0.11" }),
   joinTokenWorker: joinTokenScript("worker"),
   joinTokenManager: joinTokenScript("manager"),
@@ -31,6 +32,7 @@ const rendered: Record<string, string> = {
   labelNodeManager: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.node": "node2" }, role: "manager" }),
   drainAndRemove: drainAndRemoveNodeScript({ nodeAddress: "10.0.0.12" }),
   leaveSwarm: leaveSwarmScript(),
+  leaveOrSkip: leaveOrSkipScript(),
   waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
   pinImage: pinImageScript("redis:7-bookworm"),
 };
@@ -158,5 +160,37 @@ describe("swarm scripts", () => {
   it("shq quotes single quotes", () => {
     const r = spawnSync("bash", ["-c", `printf %s ${shq("it's $HOME")}`], { encoding: "utf8" });
     expect(r.stdout).toBe("it's $HOME");
+  });
+});
+
+describe("leaveOrSkipScript (the real ssh client)", () => {
+  const leave = (env: Record<string, string>) =>
+    spawnSync("bash", ["-c", leaveOrSkipScript()], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, SSH_KEY: "not a key", SSH_USER: "root", NODE: "node3", ...env },
+    });
+
+  it("skips a host that is gone (connection refused) with one line naming it, and succeeds", () => {
+    const r = leave({ SSH_HOST: "127.0.0.1", SSH_PORT: "9" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^\[leave-swarm\] skipped node3 \(127\.0\.0\.1:9\): its host is gone \(.*Connection refused.*\); its entry was removed from the Swarm\n$/);
+  });
+
+  it("skips a host whose name no longer resolves", () => {
+    const r = leave({ SSH_HOST: "gone.invalid", SSH_PORT: "22" });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("skipped node3 (gone.invalid:22): its host is gone");
+  });
+
+  it("fails, naming the node, when ssh fails for another reason (no key given)", () => {
+    const r = leave({ SSH_HOST: "127.0.0.1", SSH_PORT: "not-a-port" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[leave-swarm] ERROR: node3 (127.0.0.1:not-a-port): leaving the Swarm failed (ssh exit 255)");
+  });
+
+  it("keeps the key off every command line: it goes to a file readable by this user only, removed on exit", () => {
+    expect(leaveOrSkipScript()).toContain(`printf '%s\\n' "$SSH_KEY" >"$key"`);
+    expect(leaveOrSkipScript()).not.toMatch(/ssh [^\n]*\$SSH_KEY/);
   });
 });

@@ -32,7 +32,7 @@ const KEY = {
   sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nuser\n-----END OPENSSH PRIVATE KEY-----\n",
   sshPublicKey: "ssh-ed25519 AAAAC3Nza user@laptop",
 };
-const VMS = JSON.stringify([1, 2, 3, 4, 5].map((n) => ({ address: `192.168.1.10${n}`, user: "root" })));
+const VMS = JSON.stringify([1, 2, 3, 4, 5].map((n) => ({ name: `node${n}`, address: `192.168.1.10${n}`, user: "root" })));
 const AWS = { target: "aws", awsAdminCidr: "203.0.113.7/32", awsRegion: "eu-west-1", ...KEY };
 const DEV = { target: "local", endpointMode: "dnsrr" };
 const BASE_SERVICES: DockerCoinsServicesOptions = {
@@ -63,16 +63,16 @@ describe("every Swarm target: exact resource counts", () => {
     await run(DEV);
     expect(countByType()).toEqual({
       "dockercoins:hosts:SshKey": 1,
-      "command:local:Command": 2,
+      "command:local:Command": 6, // the SSH key (write, read back) and each joined node's leave at destroy (4)
       "dockercoins:hosts:LocalHosts": 1,
       "docker:index/image:Image": 5, // node image + rng, hasher, worker, webui
       "docker:index/network:Network": 3, // node bridge, registry overlay, dockercoins overlay
       "docker:index/volume:Volume": 5,
       "docker:index/container:Container": 5,
       "dockercoins:swarm:Cluster": 1,
-      // per node: wait-for-ssh, docker, labels (15); init, 2 token reads, 4 joins; docker group on the manager;
-      // the app's rollout wait; the registry and redis images pinned by digest
-      "command:remote:Command": 26,
+      // per node: wait-for-ssh, docker, engine-config, labels (20); init, 2 token reads, 4 joins; docker group on
+      // the manager; the app's rollout wait; the registry and redis images pinned by digest
+      "command:remote:Command": 31,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/service:Service": 6, // registry + redis, rng, hasher, worker, webui
@@ -86,7 +86,8 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
-      "command:remote:Command": 26,
+      "command:remote:Command": 31,
+      "command:local:Command": 4, // each joined node's leave at destroy
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/network:Network": 2,
@@ -101,7 +102,7 @@ describe("every Swarm target: exact resource counts", () => {
     const counts = countByType();
     expect(counts["aws:ec2/instance:Instance"]).toBe(5);
     expect(counts["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]).toBe(7);
-    expect(counts["command:remote:Command"]).toBe(26);
+    expect(counts["command:remote:Command"]).toBe(31);
     expect(counts["docker:index/service:Service"]).toBe(6);
     expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
@@ -337,21 +338,21 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
 
   it("a worker node's container id: its own scripts and its labels on the manager, nothing else", async () => {
     await run(DEV);
-    expect(naming("local-node3-id")).toEqual(["swarm-node3-docker", "swarm-node3-join", "swarm-node3-labels", "swarm-node3-ssh"]);
+    expect(naming("local-node3-id")).toEqual(["swarm-node3-docker", "swarm-node3-engine-config", "swarm-node3-join", "swarm-node3-labels", "swarm-node3-ssh"]);
     expect(String(plain(named("swarm-node3-docker").inputs.create))).toMatch(/^bash -c '# hosts: local-node3-id\n/);
   });
 
   it("the first manager's: its scripts, the join tokens and every node's labels; no other node's engine or join", async () => {
     await run(DEV);
     expect(naming("local-node1-id")).toEqual([
-      "swarm-init", "swarm-manager-token", "swarm-node1-docker", "swarm-node1-labels", "swarm-node1-ssh",
+      "swarm-init", "swarm-manager-token", "swarm-node1-docker", "swarm-node1-engine-config", "swarm-node1-labels", "swarm-node1-ssh",
       "swarm-node2-labels", "swarm-node3-labels", "swarm-node4-labels", "swarm-node5-labels", "swarm-worker-token",
     ]);
   });
 
   it("an EC2 instance id likewise (a key or region change replaces the instances)", async () => {
     await run(AWS);
-    expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
+    expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-engine-config", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
   });
 });
 
@@ -369,12 +370,17 @@ describe("ordering (local target)", () => {
     expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
       expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      // Leaving (at destroy, from here) comes after the drain and removal on the manager.
+      expect(deps(`swarm-node${n}-leave`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
       // One node after the other (promotions and demotions keep Raft's quorum).
-      expect(deps(`swarm-node${n}-labels`)).toEqual(["local-node1", `local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-join`].sort());
+      expect(deps(`swarm-node${n}-labels`)).toEqual(["local-node1", `local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-leave`].sort());
+      // Engine settings roll one node after the other too.
+      expect(deps(`swarm-node${n}-engine-config`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-engine-config`, `swarm-node${n}-docker`]);
     }
-    const labels = [1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`);
-    expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...labels]);
-    expect(deps("manager")).toEqual(["manager-docker-group", "ssh-key-file", "ssh-key-read", ...labels]);
+    expect(deps("swarm-node1-engine-config")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-docker"]);
+    const ready = [...[1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`), ...[1, 2, 3, 4, 5].map((n) => `swarm-node${n}-engine-config`)];
+    expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...ready].sort());
+    expect(deps("manager")).toEqual(["manager-docker-group", "ssh-key-file", "ssh-key-read", ...ready].sort());
   });
 
   it("every engine trusts node1's registry; 3 managers join one at a time, then the workers", async () => {
