@@ -166,20 +166,23 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }),
     );
     // A changed engine configuration reaches live Swarm nodes one at a time, each back before the next.
+    // Init and joins wait for their node's turn: its engine may be restarting until then.
     let previousTurn: pulumi.Resource | undefined;
-    const engineConfigs = args.hosts.map((h) => {
-      previousTurn = run(`${name}-${h.name}-engine-config`, h, engineOptions.apply(engineConfigScript), {
-        dependsOn: [engines.get(h.name)!, ...(previousTurn ? [previousTurn] : [])],
-        of: h,
-      });
-      return previousTurn;
-    });
+    const engineConfigs = new Map(
+      args.hosts.map((h) => {
+        previousTurn = run(`${name}-${h.name}-engine-config`, h, engineOptions.apply(engineConfigScript), {
+          dependsOn: [engines.get(h.name)!, ...(previousTurn ? [previousTurn] : [])],
+          of: h,
+        });
+        return [h.name, previousTurn] as const;
+      }),
+    );
 
     const init = run(
       `${name}-init`,
       first,
       pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool })),
-      { delete: leaveSwarmScript(), dependsOn: [engines.get(first.name)!] },
+      { delete: leaveSwarmScript(), dependsOn: [engineConfigs.get(first.name)!] },
     );
     const token = (role: NodeRole) =>
       run(`${name}-${role}-token`, first, joinTokenScript(role), { dependsOn: [init], secretStdout: true }).stdout;
@@ -197,7 +200,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         .apply(([managerAddr, advertiseAddr]) => swarmJoinScript({ managerAddr, advertiseAddr }));
       const join = run(`${name}-${node.name}-join`, host, script, {
         stdin: pulumi.secret(tokens[node.role].apply(checkJoinToken)),
-        dependsOn: [engines.get(node.name)!, ...(node.role === "manager" ? [previousManager] : managerJoins)],
+        dependsOn: [engineConfigs.get(node.name)!, ...(node.role === "manager" ? [previousManager] : managerJoins)],
         of: host,
       });
       if (node.role === "manager") {
@@ -251,7 +254,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
       });
       return previousLabels;
     });
-    this.ready = [...labelled, ...engineConfigs];
+    this.ready = [...labelled, ...engineConfigs.values()];
 
     this.managerAddress = pulumi.output(first.privateAddress);
     this.managerDockerHost = pulumi.interpolate`ssh://${first.sshUser}@${first.sshHost}:${first.sshPort}`;

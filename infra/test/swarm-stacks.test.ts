@@ -357,7 +357,7 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
 });
 
 describe("ordering (local target)", () => {
-  it("remote commands chain: node container -> ssh -> docker -> init -> tokens -> joins -> labels -> provider", async () => {
+  it("remote commands chain: node container -> ssh -> docker -> engine settings -> init -> tokens -> joins -> labels -> provider", async () => {
     await run(DEV);
     const deps = (name: string) => named(name).dependencies;
     // Every script also depends on the node containers it sets up: their ids are in its text.
@@ -365,11 +365,11 @@ describe("ordering (local target)", () => {
       expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, "ssh-key-read"]);
       expect(deps(`swarm-node${n}-docker`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-ssh`]);
     }
-    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-docker"]);
+    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-engine-config"]);
     expect(deps("swarm-manager-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
       // Leaving (at destroy, from here) comes after the drain and removal on the manager.
       expect(deps(`swarm-node${n}-leave`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
       // One node after the other (promotions and demotions keep Raft's quorum).
@@ -387,10 +387,10 @@ describe("ordering (local target)", () => {
     await run({ ...DEV, managerCount: "3" });
     for (const n of [1, 2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-docker`).inputs.create)).toContain('"10.213.0.11:5000"');
     const deps = (name: string) => named(name).dependencies;
-    expect(deps("swarm-node2-join")).toEqual(["local-node2", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-docker"]);
-    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-docker"]);
+    expect(deps("swarm-node2-join")).toEqual(["local-node2", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-engine-config"]);
+    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-engine-config"]);
     for (const n of [4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-docker`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
     }
   });
 
