@@ -20,7 +20,8 @@ import { writeLabReport } from "../infra/netlab/report";
 const STACK = "dev";
 const PREFIX = `dockercoins-${STACK}`;
 const MANAGER = `${PREFIX}-node1`;
-const WEBUI = "http://127.0.0.1:8000";
+/** The playground's webui (its port moves to 8088 when the webuiPort test re-creates node1). */
+let WEBUI = "http://127.0.0.1:8000";
 const LOGS = "http://127.0.0.1:9428";
 const MIN = 60_000;
 
@@ -146,15 +147,15 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
   it("scripts/walk.sh (Automation API): flat at ~10 from 3 workers with one rng, rising with rng global; config restored", async () => {
     const out = join(co.dir, "reports");
     const r = await timed("the workshop walk (short windows)", () =>
-      co.sh(`scripts/walk.sh --workers 1,2,3,10 --warmup 5 --window 10 --out ${out}`, { timeoutMs: 25 * MIN }),
+      co.sh(`scripts/walk.sh --workers 1,3,10 --warmup 5 --window 10 --out ${out}`, { timeoutMs: 25 * MIN }),
     );
     console.log(`[pulumi e2e] walk:\n${r.stdout.split("\n").filter((l) => !l.startsWith("  warming")).join("\n")}`);
-    expect(r.stdout).toMatch(/\[walk\] step 5\/5: 10 workers, rng global/);
+    expect(r.stdout).toMatch(/\[walk\] step 4\/4: 10 workers, rng global/);
     const walk = JSON.parse(readFileSync(join(out, "dev-walk.json"), "utf8")) as WalkResult;
     const rate = (workers: number, rng: string) => walk.results.find((x) => x.step.workers === workers && x.step.rng === rng)!;
     // The lesson's shape, not absolute speeds: linear while rng keeps up, flat once it is the bottleneck.
     expect(rate(1, "one").hashesPerS).toBeGreaterThan(2.5);
-    expect(rate(2, "one").hashesPerS).toBeGreaterThan(1.6 * rate(1, "one").hashesPerS);
+    expect(rate(3, "one").hashesPerS).toBeGreaterThan(2.2 * rate(1, "one").hashesPerS);
     for (const w of [3, 10]) {
       expect(rate(w, "one").hashesPerS, `${w} workers, 1 rng`).toBeGreaterThan(7);
       expect(rate(w, "one").hashesPerS, `${w} workers, 1 rng`).toBeLessThan(11);
@@ -409,10 +410,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     await timed("a new rng image rolled out", () => co.up());
     expect(await onManager("docker service inspect -f '{{.UpdateStatus.State}}' rng")).toBe("completed");
     expect(await tasksByNode("rng")).toEqual({ node1: 1, node2: 1, node3: 1, node4: 1, node5: 1 });
-    await co.configSet("webuiPort", "8000");
-    await timed("webuiPort back to 8000 (node1 re-created)", () => co.up());
-    expect(await trustsRegistry()).toBe(true);
-    await waitFor("webui on 8000", async () => ((await readJson(WEBUI)).hashes > 0 ? true : undefined), MIN);
+    WEBUI = "http://127.0.0.1:8088"; // the rest of the suite uses the new port
   }, 15 * MIN);
 
   it("no drift: a second up changes nothing; refresh then preview shows no changes", async () => {
