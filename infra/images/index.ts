@@ -29,7 +29,15 @@ export interface ImagesArgs {
    * Where to push and where the nodes pull from, e.g. 127.0.0.1:15000 and 10.213.0.11:5000. Absent: build
    * only, into an engine the cluster uses directly (minikube's).
    */
-  registry?: { push: string; pull: pulumi.Input<string> };
+  registry?: {
+    push: string;
+    pull: pulumi.Input<string>;
+    /**
+     * What changes when the registry may be a new, empty one (its service's id, the host it stores on):
+     * a change replaces the images, so they are built (from cache) and pushed again.
+     */
+    identity?: pulumi.Input<string>;
+  };
 }
 
 /** The DockerCoins service images, built from app/ and pushed to the cluster's registry. */
@@ -57,7 +65,7 @@ export class Images extends pulumi.ComponentResource {
           skipPush: registry === undefined,
         },
         // A component's dependsOn does not reach its children by itself (e.g. wait for the registry).
-        { parent: this, dependsOn: opts?.dependsOn },
+        { parent: this, dependsOn: opts?.dependsOn, ...(registry?.identity ? { replacementTrigger: registry.identity } : {}) },
       );
       this.images[svc] = image;
       this.refs[svc] = registry

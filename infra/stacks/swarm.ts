@@ -138,6 +138,9 @@ export function deploySwarm(
       registry: {
         push: d.build.on === "local" ? d.build.pushRegistry : `127.0.0.1:${REGISTRY_PORT}`,
         pull: pullRegistry,
+        // A new registry service, or a new Swarm under it (the first manager's node ID: a node1 that kept its
+        // engine state keeps it, one whose storage was lost does not), is an empty registry.
+        identity: pulumi.interpolate`${registry.services.registry.id} in ${cluster.nodes.apply((n) => n[0].nodeId)}`,
       },
     },
     // Pushes need the registry running (Images hands this dependsOn to each image).

@@ -14,6 +14,8 @@ export interface Registration {
   replaceOnChanges: string[];
   /** The resource's ignoreChanges option (property paths). */
   ignoreChanges: string[];
+  /** The resource's replacementTrigger option, as sent to the engine (a change replaces the resource). */
+  replacementTrigger?: unknown;
 }
 
 export const registrations: Registration[] = [];
@@ -55,7 +57,7 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [], ignoreChanges: pendingIgnore.get(args.name) ?? [] });
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [], ignoreChanges: pendingIgnore.get(args.name) ?? [], replacementTrigger: pendingTrigger.get(args.name) });
         if (preview) return { id: undefined, state: args.inputs };
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
       },
@@ -79,6 +81,7 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
     pendingDeps.set(req.getName(), [...new Set(urns.map((u: string) => u.split("::").pop() as string))].sort());
     pendingReplace.set(req.getName(), req.getReplaceonchangesList());
     pendingIgnore.set(req.getName(), req.getIgnorechangesList());
+    pendingTrigger.set(req.getName(), req.getReplacementTrigger()?.toJavaScript());
     return register(req, cb);
   };
 }
@@ -86,6 +89,7 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
 const pendingDeps = new Map<string, string[]>();
 const pendingReplace = new Map<string, string[]>();
 const pendingIgnore = new Map<string, string[]>();
+const pendingTrigger = new Map<string, unknown>();
 
 /** Pulumi's PropertyPath.Contains for dotted paths: a prefix match where `*` matches any one key. */
 export function pathContains(path: string, other: string): boolean {

@@ -354,6 +354,16 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
     await run(AWS);
     expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-engine-config", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
   });
+
+  it("images are pushed again into a new registry: the registry service's id and the Swarm's first node ID replace them", async () => {
+    for (const cfg of [AWS, DEV]) {
+      await run(cfg);
+      // Under mocks, the registry service's id is its name's, and swarm-init prints the first manager's node ID.
+      for (const svc of ["rng", "hasher", "worker", "webui"]) {
+        expect(named(`images-${svc}`).replacementTrigger).toBe("registry-registry-id in swarm-init-nodeid");
+      }
+    }
+  });
 });
 
 describe("ordering (local target)", () => {
