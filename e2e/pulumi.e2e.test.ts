@@ -401,7 +401,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(steps.filter((s) => s.op === "replace").map((s) => s.name)).toContain("local-node1");
     // node1's own setup scripts run again, as a new host's do.
     expect(changes(steps)).toEqual(expect.arrayContaining(["update swarm-node1-docker", "update swarm-init"]));
-    // Its engine state (a volume) outlives the container: same Swarm node, same registry storage, no re-push.
+    // Its engine state (a volume) outlives the container: same Swarm, same registry service, no re-push.
     expect(steps.filter((s) => s.name.startsWith("images-"))).toEqual([]);
     await timed("webuiPort 8000 -> 8088 (node1 re-created)", () => co.up());
     expect(await nodeId()).not.toBe(before);

@@ -33,8 +33,8 @@ export interface ImagesArgs {
     push: string;
     pull: pulumi.Input<string>;
     /**
-     * What changes when the registry may be a new, empty one (its service's id, the host it stores on):
-     * a change replaces the images, so they are built (from cache) and pushed again.
+     * What changes when the registry is a new, empty one (its service's id): a change replaces the images,
+     * so they are built (from cache) and pushed again.
      */
     identity?: pulumi.Input<string>;
   };

@@ -138,9 +138,11 @@ export function deploySwarm(
       registry: {
         push: d.build.on === "local" ? d.build.pushRegistry : `127.0.0.1:${REGISTRY_PORT}`,
         pull: pullRegistry,
-        // A new registry service, or a new Swarm under it (the first manager's node ID: a node1 that kept its
-        // engine state keeps it, one whose storage was lost does not), is an empty registry.
-        identity: pulumi.interpolate`${registry.services.registry.id} in ${cluster.nodes.apply((n) => n[0].nodeId)}`,
+        // A new registry service (a new Swarm: new machines, or a first manager whose engine state was lost)
+        // is an empty registry. Its id is known in a preview unless it is being re-created, so a preview shows
+        // the images replaced exactly when they will be. (A registry task moved to a node without its volume
+        // keeps the service's id: that case is not caught.)
+        identity: registry.services.registry.id,
       },
     },
     // Pushes need the registry running (Images hands this dependsOn to each image).
