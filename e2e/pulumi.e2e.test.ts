@@ -12,7 +12,7 @@ import { logsQuery as queryLogs } from "./lib/logs";
 import { docker, Phases, run, waitFor } from "./lib/run";
 import { VmFixture } from "./lib/vms";
 import { keepScreenshot, waitForTable, withPage, type ShownService } from "./lib/page";
-import { checkJoinToken, drainAndRemoveNodeScript, leaveSwarmScript } from "../infra/swarm/scripts";
+import { checkJoinToken } from "../infra/swarm/scripts";
 import { NETWORK_NAME } from "../infra/swarm/dockercoins";
 import { parseNodes, parseSshCommand, runNetworkLab } from "../infra/netlab/lab";
 import { writeLabReport } from "../infra/netlab/report";

@@ -52,6 +52,11 @@ export function planNodes(hostNames: string[], managerCount: number): NodePlan[]
   }));
 }
 
+/** The alias of a resource named after a host that had another name before (`swarm-node3-join` -> its old name's). */
+function formerly(resourceName: string, host: Host | undefined): { aliases?: pulumi.Alias[] } {
+  return host?.formerName ? { aliases: [{ name: resourceName.replace(`-${host.name}-`, `-${host.formerName}-`) }] } : {};
+}
+
 /**
  * A setup script that names the machines it sets up: a host re-created (a new identity) changes the script,
  * and pulumi-command runs a changed script again on the next `up` (every script here is idempotent).
@@ -150,7 +155,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         {
           parent: this,
           dependsOn: extra.dependsOn,
-          ...(extra.of?.formerName ? { aliases: [{ name: resourceName.replace(`-${extra.of.name}-`, `-${extra.of.formerName}-`) }] } : {}),
+          ...formerly(resourceName, extra.of),
           ...(extra.secretStdout ? { additionalSecretOutputs: ["stdout"] } : {}),
         },
       );
@@ -189,7 +194,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const tokens = { manager: token("manager"), worker: token("worker") };
 
     // Raft wants managers added one at a time; workers may join in parallel once managers are in.
-    const joins = new Map<string, pulumi.Resource>([[first.name, init]]);
+    // What a node's labels wait for: the init on the first node, each other node's leave (after its join).
+    const members = new Map<string, pulumi.Resource>([[first.name, init]]);
     const nodeIds = new Map<string, pulumi.Output<string>>([[first.name, init.stdout]]);
     let previousManager: pulumi.Resource = init;
     const managerJoins: pulumi.Resource[] = [];
@@ -226,10 +232,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
         {
           parent: this,
           dependsOn: [join],
-          ...(host.formerName ? { aliases: [{ name: `${name}-${host.formerName}-leave` }] } : {}),
+          ...formerly(`${name}-${node.name}-leave`, host),
         },
       );
-      joins.set(node.name, leave);
+      members.set(node.name, leave);
       nodeIds.set(node.name, join.stdout);
     }
 
@@ -250,7 +256,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         about: [first, host],
         of: host,
         delete: remove,
-        dependsOn: [joins.get(node.name)!, ...(previousLabels ? [previousLabels] : [])],
+        dependsOn: [members.get(node.name)!, ...(previousLabels ? [previousLabels] : [])],
       });
       return previousLabels;
     });

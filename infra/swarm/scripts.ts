@@ -56,11 +56,12 @@ const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalN
 // A host replaced at the same address joins as a new node while its old entry stays Down: every match
 // is listed, the Ready one first.
 function nodeIdByAddress(address: string): string {
-  return `node_ids_by_address() {
+  return `at_address() { [ "$1" = ${shq(address)} ] || [ "\${2%:*}" = ${shq(address)} ]; } # Status.Addr, ManagerStatus.Addr
+node_ids_by_address() {
   local id addr maddr state
   for id in $($SUDO docker node ls -q); do
-    read -r state addr maddr <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{end}}' "$id")"
-    if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]; then
+    read -r state addr maddr <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{else}}-{{end}}' "$id")"
+    if at_address "$addr" "$maddr"; then
       if [ "$state" = ready ]; then echo "0 $id"; else echo "1 $id"; fi
     fi
   done | sort | awk '{ print $2 }'
@@ -215,11 +216,12 @@ done
  * ls\` shows the cluster as declared. \`$id\` is the live node's.
  */
 function removeStaleEntries(address: string, nodeName: string | undefined): string {
+  // Runs after nodeIdByAddress(address), whose at_address it uses.
   return `for other in $($SUDO docker node ls -q); do
   [ "$other" = "$id" ] && continue
   read -r state addr maddr name <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{else}}-{{end}} {{index .Spec.Labels "dockercoins.node"}}' "$other")"
   [ "$state" = down ] || continue
-  if [ "$addr" = ${shq(address)} ] || [ "\${maddr%:*}" = ${shq(address)} ]${nodeName ? ` || [ "$name" = ${shq(nodeName)} ]` : ""}; then
+  if at_address "$addr" "$maddr"${nodeName ? ` || [ "$name" = ${shq(nodeName)} ]` : ""}; then
     [ "$maddr" = - ] || $SUDO docker node demote "$other" >/dev/null
     $SUDO docker node rm --force "$other" >/dev/null
     log "removed the stale entry $other of ${nodeName ?? address} (down since its host was replaced)"
@@ -311,7 +313,6 @@ fi
 }
 
 /**
- * On a manager, after `pulumi up` changed services/**
  * On a manager, after `pulumi up` changed services: waits until Swarm has finished rolling each one out
  * (UpdateStatus completed, or no update at all) and runs all its tasks, and fails if Swarm paused or rolled
  * back the update. The docker provider does not wait for this itself: during a start-first rolling update
