@@ -123,6 +123,14 @@ export class ConfigError extends pulumi.RunError {
   }
 }
 
+/** A value that is valid but cannot be applied to the live stack; the message says why and what to do. */
+export class ConfigRefusal extends pulumi.RunError {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigRefusal";
+  }
+}
+
 /** Every key this program reads; anything else in the namespace is a typo and is rejected. */
 export const KNOWN_KEYS = [
   "target", "nodeCount", "managerCount",

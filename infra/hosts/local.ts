@@ -1,7 +1,38 @@
 import * as command from "@pulumi/command";
+import { execFileSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./host";
+
+/**
+ * The subnet of the playground's live node network, or undefined when there is none: what \`docker network
+ * inspect\` of this machine's engine says (the engine the playground runs on).
+ */
+export function liveSubnet(network: string): string | undefined {
+  try {
+    return execFileSync("docker", ["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", network], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim().split(" ")[0] || undefined;
+  } catch {
+    return undefined; // no such network (a fresh up) or no engine answering (the up says so itself)
+  }
+}
+
+/**
+ * Why a subnet change is refused on a live playground, or undefined when there is none: every node's address
+ * comes from it, so a new subnet means five new machines whose Swarm state names the old addresses, and
+ * the network (a fixed name) would have to go while the nodes are still on it. Refused in the preview.
+ */
+export function subnetChangeRefusal(network: string, live: string | undefined, wanted: string): string | undefined {
+  if (live === undefined || live === wanted) return undefined;
+  return (
+    `dockercoins:localSubnet = "${wanted}" cannot be applied to the live playground: its nodes are on ${live} ` +
+    `(network ${network}), and every node's address and Swarm membership comes from it. ` +
+    `Set it back (pulumi config set dockercoins:localSubnet ${live}), or run \`pulumi destroy\` first and then \`pulumi up\` ` +
+    `with the new subnet (a new cluster: the wallet and the logs start empty).`
+  );
+}
 
 export interface PublishedPort {
   internal: number;

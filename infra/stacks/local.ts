@@ -1,17 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
-import { LocalHosts } from "../hosts/local";
+import { ConfigRefusal } from "../config";
+import { LocalHosts, liveSubnet, subnetChangeRefusal } from "../hosts/local";
 import { SshKey } from "../hosts/sshkey";
 import { deploySwarm, logsUiUrl } from "./swarm";
 import type { StackContext, StackOutputs } from "./types";
 
 /** The playground: N dind node containers on this machine's engine, then the same Swarm path as VMs. */
 export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
+  const prefix = `dockercoins-${ctx.stack}`;
+  const refusal = subnetChangeRefusal(`${prefix}-nodes`, liveSubnet(`${prefix}-nodes`), cfg.local.subnet);
+  if (refusal) throw new ConfigRefusal(refusal);
   const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
   const nodes = new LocalHosts("local", {
     count: cfg.nodeCount,
-    prefix: `dockercoins-${ctx.stack}`,
+    prefix,
     subnet: cfg.local.subnet,
     nodeImageContext: path.join(ctx.projectDir, "infra", "node-image"),
     // parseConfig requires both halves or neither for local: without config, the key is generated.

@@ -170,6 +170,19 @@ describe("LocalHosts", () => {
     expect(local.nodePorts(3, LOCAL_ARGS)).toEqual([{ internal: 22, external: 22003 }]);
   });
 
+  it("a localSubnet change on a live playground is refused with why and what to do; a fresh one or the same is not", () => {
+    expect(local.subnetChangeRefusal("dockercoins-dev-nodes", undefined, "10.214.0.0/24")).toBeUndefined();
+    expect(local.subnetChangeRefusal("dockercoins-dev-nodes", "10.213.0.0/24", "10.213.0.0/24")).toBeUndefined();
+    const refusal = local.subnetChangeRefusal("dockercoins-dev-nodes", "10.213.0.0/24", "10.214.0.0/24");
+    expect(refusal).toContain('dockercoins:localSubnet = "10.214.0.0/24" cannot be applied to the live playground: its nodes are on 10.213.0.0/24');
+    expect(refusal).toContain("pulumi config set dockercoins:localSubnet 10.213.0.0/24");
+    expect(refusal).toContain("`pulumi destroy` first");
+  });
+
+  it("reads the live subnet from this machine's engine; none for a network that does not exist", () => {
+    expect(local.liveSubnet("dockercoins-no-such-network-here")).toBeUndefined();
+  });
+
   it("builds the node image once and runs 5 unprivileged dind containers on a private bridge", async () => {
     new local.LocalHosts("local", LOCAL_ARGS);
     await settle();
