@@ -8,6 +8,7 @@ import {
   leaveOrSkipScript,
   leaveSwarmScript,
   labelNodeScript,
+  liveManagerScript,
   checkJoinToken,
   remoteBash,
   swarmInitScript,
@@ -51,6 +52,9 @@ export function planNodes(hostNames: string[], managerCount: number): NodePlan[]
     },
   }));
 }
+
+/** What a script printed last: the node ID that init and join end with. */
+const lastLine = (out: string): string => out.trim().split("\n").pop() ?? "";
 
 /** The alias of a resource named after a host that had another name before (`swarm-node3-join` -> its old name's). */
 function formerly(resourceName: string, host: Host | undefined): { aliases?: pulumi.Alias[] } {
@@ -164,11 +168,9 @@ export class SwarmCluster extends pulumi.ComponentResource {
       .all(args.insecureRegistries)
       .apply((insecureRegistries) => ({ insecureRegistries, registryMirrors: args.registryMirrors }));
 
+    const sshReady = new Map(args.hosts.map((h) => [h.name, run(`${name}-${h.name}-ssh`, h, waitForSshScript(), { dependsOn: h.dependsOn ?? [], of: h })]));
     const engines = new Map(
-      args.hosts.map((h) => {
-        const ssh = run(`${name}-${h.name}-ssh`, h, waitForSshScript(), { dependsOn: h.dependsOn ?? [], of: h });
-        return [h.name, run(`${name}-${h.name}-docker`, h, engineOptions.apply(bootstrapDockerScript), { dependsOn: [ssh], of: h })] as const;
-      }),
+      args.hosts.map((h) => [h.name, run(`${name}-${h.name}-docker`, h, engineOptions.apply(bootstrapDockerScript), { dependsOn: [sshReady.get(h.name)!], of: h })]),
     );
     // A changed engine configuration reaches live Swarm nodes one at a time, each back before the next.
     // Init and joins wait for their node's turn: its engine may be restarting until then.
@@ -183,11 +185,34 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }),
     );
 
+    // With other managers, a first manager that is a new machine joins their Swarm if it is still live
+    // (they kept Raft's quorum); the search runs again whenever a manager's host is a new one.
+    const peers = plan.filter((n) => n.role === "manager" && !n.initialises).map((n) => byName.get(n.name)!);
+    const liveManager =
+      peers.length === 0
+        ? undefined
+        : new command.local.Command(
+            `${name}-live-manager`,
+            {
+              create: pulumi.all([first, ...peers].map((h) => h.identity ?? "")).apply((ids) => forHosts(ids, liveManagerScript())),
+              environment: {
+                SSH_KEY: pulumi.secret(args.privateKey),
+                PEERS: pulumi.all(peers.map((h) => pulumi.interpolate`${h.sshUser}|${h.sshHost}|${h.sshPort}|${h.privateAddress}`)).apply((p) => p.join(" ")),
+              },
+              interpreter: ["/bin/bash", "-c"],
+              logging: "stderr",
+            },
+            { parent: this, dependsOn: peers.map((h) => sshReady.get(h.name)!), additionalSecretOutputs: ["stdout"] },
+          );
     const init = run(
       `${name}-init`,
       first,
-      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool })),
-      { delete: leaveSwarmScript(), dependsOn: [engineConfigs.get(first.name)!] },
+      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool, peers: !!liveManager })),
+      {
+        delete: leaveSwarmScript(),
+        dependsOn: [engineConfigs.get(first.name)!, ...(liveManager ? [liveManager] : [])],
+        ...(liveManager ? { stdin: liveManager.stdout } : {}),
+      },
     );
     const token = (role: NodeRole) =>
       run(`${name}-${role}-token`, first, joinTokenScript(role), { dependsOn: [init], secretStdout: true }).stdout;
@@ -197,13 +222,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
     // What a node's labels wait for: the init on the first node, each other node's leave (after its join).
     const members = new Map<string, pulumi.Resource>([[first.name, init]]);
     const nodeIds = new Map<string, pulumi.Output<string>>([[first.name, init.stdout]]);
+    const firstNodeId = init.stdout.apply(lastLine);
     let previousManager: pulumi.Resource = init;
     const managerJoins: pulumi.Resource[] = [];
     for (const node of plan.filter((n) => !n.initialises)) {
       const host = byName.get(node.name)!;
+      // The first manager's node ID is in the script: when its Swarm is formed again (its host lost), every
+      // join runs again and leaves the dead Swarm for the new one.
       const script = pulumi
-        .all([first.privateAddress, host.privateAddress])
-        .apply(([managerAddr, advertiseAddr]) => swarmJoinScript({ managerAddr, advertiseAddr }));
+        .all([first.privateAddress, host.privateAddress, firstNodeId])
+        .apply(([managerAddr, advertiseAddr, managerNodeId]) => swarmJoinScript({ managerAddr, advertiseAddr, managerNodeId }));
       const join = run(`${name}-${node.name}-join`, host, script, {
         stdin: pulumi.secret(tokens[node.role].apply(checkJoinToken)),
         dependsOn: [engineConfigs.get(node.name)!, ...(node.role === "manager" ? [previousManager] : managerJoins)],
@@ -270,7 +298,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
           name: node.name,
           role: node.role,
           address,
-          nodeId: id.trim().split("\n").pop() ?? "",
+          nodeId: lastLine(id),
         })),
       ),
     );

@@ -82,8 +82,12 @@ echo "ssh ready on $(hostname)"
   );
 }
 
-/** Makes this host the Swarm's first manager, or confirms it already is one. */
-export function swarmInitScript(opts: { advertiseAddr: string; defaultAddrPool?: string }): string {
+/**
+ * Makes this host the Swarm's first manager, or confirms it already is one. With \`peers\`, standard input
+ * holds what liveManagerScript found ("address token", or nothing): a new machine joins that live manager's
+ * Swarm as a manager instead of forming a new one.
+ */
+export function swarmInitScript(opts: { advertiseAddr: string; defaultAddrPool?: string; peers?: boolean }): string {
   const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
   const pool = opts.defaultAddrPool;
   if (pool !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(pool)) throw new Error(`defaultAddrPool must be an IPv4 CIDR, got ${JSON.stringify(pool)}`);
@@ -99,7 +103,16 @@ if [ "$state" = active ]; then
   log "already a swarm manager"
 else
   if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
-  $SUDO docker swarm init --advertise-addr ${shq(addr)}${pool ? ` --default-addr-pool ${shq(pool)}` : ""} >/dev/null
+${opts.peers ? `  via=""; token=""
+  read -r via token || true
+  if [ -n "$via" ]; then
+    [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no manager join token for the live manager $via"
+    $SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" "$via:2377" >/dev/null
+    log "this host is new: joined the live swarm as a manager through $via (the swarm kept its quorum)"
+    $SUDO docker info --format '{{.Swarm.NodeID}}'
+    exit 0
+  fi
+` : ""}  $SUDO docker swarm init --advertise-addr ${shq(addr)}${pool ? ` --default-addr-pool ${shq(pool)}` : ""} >/dev/null
   log "swarm initialised, advertising ${addr}"
 fi
 $SUDO docker info --format '{{.Swarm.NodeID}}'
@@ -123,11 +136,18 @@ export function checkJoinToken(token: string): string {
 /**
  * Joins this host to the Swarm whose manager is at managerAddr, unless it already belongs to it. The join
  * token comes on standard input (checkJoinToken), so it is in no command line, process list or error.
+ *
+ * managerNodeId, the first manager's Swarm node ID, tells the declared Swarm from a dead one at the same
+ * address: when a lone manager's host is lost, \`swarm init\` forms a new Swarm there, and the other nodes,
+ * still members of the old one, must leave it and join the new one. A node of the same Swarm learns a new
+ * manager's ID within seconds (heartbeats), so it is given 20 s before it counts as another Swarm.
  */
-export function swarmJoinScript(opts: { managerAddr: string; advertiseAddr: string }): string {
+export function swarmJoinScript(opts: { managerAddr: string; advertiseAddr: string; managerNodeId: string }): string {
   const manager = checkAddress("managerAddr", opts.managerAddr);
   const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
   const managerEndpoint = manager.includes(":") ? manager : `${manager}:2377`;
+  const managerId = opts.managerNodeId;
+  if (!/^[a-z0-9]{25}$/.test(managerId)) throw new Error(`managerNodeId must be a Swarm node ID, got ${JSON.stringify(managerId)}`);
   return script(
     "swarm-join",
     `
@@ -136,11 +156,21 @@ IFS= read -r token || true
 ${SWARM_STATE}
 state=$(swarm_state)
 if [ "$state" = active ]; then
-  managers=$($SUDO docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')
+  # Managers as this node knows them, "ID@address:port" each.
+  for _ in $(seq 1 20); do
+    managers=$($SUDO docker info --format '{{range .Swarm.RemoteManagers}}{{.NodeID}}@{{.Addr}} {{end}}')
+    case " $managers " in
+      *" ${managerId}@"*) log "already in the swarm of ${managerEndpoint}"; $SUDO docker info --format '{{.Swarm.NodeID}}'; exit 0 ;;
+    esac
+    sleep 1
+  done
   case " $managers " in
-    *" ${managerEndpoint} "*) log "already in the swarm of ${managerEndpoint}"; $SUDO docker info --format '{{.Swarm.NodeID}}'; exit 0 ;;
+    *"@${managerEndpoint} "*)
+      log "leaving the swarm of ${managerEndpoint} as it was (managers: $managers): the declared one, manager ${managerId}, was formed again after its host was lost"
+      $SUDO docker swarm leave --force >/dev/null
+      state=$(swarm_state) ;;
+    *) fail "this node is in another swarm (managers: $managers); run 'docker swarm leave --force' on it first" ;;
   esac
-  fail "this node is in another swarm (managers: $managers); run 'docker swarm leave --force' on it first"
 fi
 if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
 out=""
@@ -280,24 +310,30 @@ log "left the swarm"
   );
 }
 
+// The ssh client of the scripts that run on the machine running Pulumi: the private key comes in the
+// environment (SSH_KEY, a secret) and goes to a file only this user reads, never on a command line.
+const SSH_CLIENT = `key=$(mktemp)
+trap 'rm -f "$key"' EXIT
+printf '%s\\n' "$SSH_KEY" >"$key"
+on_host() { # on_host USER HOST PORT COMMAND
+  ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \\
+    -o LogLevel=ERROR -o ConnectTimeout=10 -o ConnectionAttempts=3 -p "$3" "$1@$2" "$4"
+}`;
+
 /**
  * Destroy time, on the machine running Pulumi: the node leaves the Swarm (leaveSwarmScript over ssh), or,
  * when its host is already gone (refused, timed out, no route, unknown name), the node is skipped with one
  * line saying so: the manager has removed its entry already, and nothing is left to leave. A remote.Command
- * would retry the dial for minutes and then fail the whole destroy. The private key comes in the environment
- * (SSH_KEY, a secret), never on a command line; SSH_HOST, SSH_PORT, SSH_USER and NODE say where.
+ * would retry the dial for minutes and then fail the whole destroy. SSH_HOST, SSH_PORT, SSH_USER and NODE
+ * say where.
  */
 export function leaveOrSkipScript(): string {
   return script(
     "leave-swarm",
     `
-key=$(mktemp)
-trap 'rm -f "$key"' EXIT
-printf '%s\\n' "$SSH_KEY" >"$key"
+${SSH_CLIENT}
 rc=0
-out=$(ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-  -o LogLevel=ERROR -o ConnectTimeout=10 -o ConnectionAttempts=3 -p "$SSH_PORT" "$SSH_USER@$SSH_HOST" \
-  ${shq(remoteBash(leaveSwarmScript()))} 2>&1) || rc=$?
+out=$(on_host "$SSH_USER" "$SSH_HOST" "$SSH_PORT" ${shq(remoteBash(leaveSwarmScript()))} 2>&1) || rc=$?
 if [ "$rc" -eq 255 ]; then
   case "$out" in
     *"Connection refused"*|*"timed out"*|*"No route to host"*|*"Could not resolve"*|*"Network is unreachable"*|*"Connection closed"*|*"Connection reset"*)
@@ -308,6 +344,43 @@ if [ "$rc" -eq 255 ]; then
 fi
 [ -z "$out" ] || echo "$out"
 [ "$rc" -eq 0 ] || fail "$NODE ($SSH_HOST:$SSH_PORT): leaving the Swarm failed (ssh exit $rc)"
+`,
+  );
+}
+
+/** On a node: its manager join token if it is a manager of a Swarm with a leader; nothing otherwise. */
+function managerTokenScript(): string {
+  return script(
+    "manager-token",
+    `
+[ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || true)" = "active true" ] || exit 0
+$SUDO docker swarm join-token -q manager 2>/dev/null || true
+`,
+  );
+}
+
+/**
+ * On the machine running Pulumi, before the first manager's init: finds a live manager of the Swarm among
+ * the other managers (PEERS: "user|sshHost|sshPort|address" each, in order) and prints "address token" of
+ * the first one, or nothing. A first manager whose host was lost comes back as a new, empty machine; while
+ * the other managers keep Raft's quorum (managerCount 3 or 5), it must join their Swarm, not form a new one.
+ */
+export function liveManagerScript(): string {
+  return script(
+    "live-manager",
+    `
+${SSH_CLIENT}
+for peer in $PEERS; do
+  IFS='|' read -r user host port address <<<"$peer"
+  token=$(on_host "$user" "$host" "$port" ${shq(remoteBash(managerTokenScript()))} 2>/dev/null || true)
+  if [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]]; then
+    log "$address is a live manager of the swarm"
+    echo "$address $token"
+    exit 0
+  fi
+  log "$address: no live manager there"
+done
+log "no other manager is live: the first manager forms the swarm"
 `,
   );
 }

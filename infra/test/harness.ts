@@ -20,7 +20,7 @@ export interface Registration {
 
 export const registrations: Registration[] = [];
 
-const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
+export const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
 /** Values a real provider would compute, enough for the program's outputs to resolve. */
 function computed(type: string, name: string, inputs: any): Record<string, any> {
@@ -39,7 +39,8 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       // Join tokens look like Swarm's (SWMTKN-1-<cluster>-<role secret>); init and joins print node IDs.
       // Image pins print the reference pinned by digest, as on a manager that reaches a registry.
       if (name.endsWith("-image-pin")) return { stdout: `pulling\n${name.replace(/-image-pin$/, "")}@sha256:${sha(name)}\n` };
-      return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${name}-nodeid\n` };
+      // A node ID is 25 lower-case letters and digits, as Swarm's.
+      return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${sha(name).slice(0, 25)}\n` };
     case "kubernetes:core/v1:Service":
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
     case "kubernetes:apps/v1:Deployment":

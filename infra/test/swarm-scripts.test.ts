@@ -7,6 +7,7 @@ import {
   joinTokenScript,
   labelNodeScript,
   leaveOrSkipScript,
+  liveManagerScript,
   leaveSwarmScript,
   remoteBash,
   scriptHash,
@@ -27,12 +28,14 @@ const rendered: Record<string, string> = {
   swarmInit: swarmInitScript({ advertiseAddr: "10.0.0.11" }),
   joinTokenWorker: joinTokenScript("worker"),
   joinTokenManager: joinTokenScript("manager"),
-  swarmJoin: swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" }),
+  swarmJoin: swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" }),
   labelNode: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.redis": "true", "dockercoins.node": "node2" } }),
   labelNodeManager: labelNodeScript({ nodeAddress: "10.0.0.12", labels: { "dockercoins.node": "node2" }, role: "manager" }),
   drainAndRemove: drainAndRemoveNodeScript({ nodeAddress: "10.0.0.12" }),
   leaveSwarm: leaveSwarmScript(),
   leaveOrSkip: leaveOrSkipScript(),
+  liveManager: liveManagerScript(),
+  swarmInitWithPeers: swarmInitScript({ advertiseAddr: "10.0.0.11", peers: true }),
   waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
   pinImage: pinImageScript("redis:7-bookworm"),
 };
@@ -137,14 +140,14 @@ describe("swarm scripts", () => {
 
   it("join uses the manager's port 2377 unless one is given", () => {
     expect(rendered.swarmJoin).toContain(`--token "$token" '10.0.0.11:2377'`);
-    expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12" })).toContain("'10.0.0.11:4000'");
+    expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" })).toContain("'10.0.0.11:4000'");
   });
 
   it("join refuses anything but a swarm token", () => {
     expect(() => checkJoinToken("nope")).toThrow(/join token/);
     expect(checkJoinToken(` ${TOKEN}\n`)).toBe(`${TOKEN}\n`);
     // The token is never part of the script text (a failed remote command prints its text).
-    expect(swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12" })).not.toMatch(/SWMTKN-1-[a-z0-9]/);
+    expect(swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" })).not.toMatch(/SWMTKN-1-[a-z0-9]/);
   });
 
   it("join tokens are printed alone on stdout", () => {
@@ -160,6 +163,21 @@ describe("swarm scripts", () => {
   it("shq quotes single quotes", () => {
     const r = spawnSync("bash", ["-c", `printf %s ${shq("it's $HOME")}`], { encoding: "utf8" });
     expect(r.stdout).toBe("it's $HOME");
+  });
+});
+
+describe("liveManagerScript (the real ssh client)", () => {
+  it("finds no live manager where no peer answers: prints nothing (the init forms the Swarm), says so, succeeds", () => {
+    const r = spawnSync("bash", ["-c", liveManagerScript()], {
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, SSH_KEY: "not a key", PEERS: "root|127.0.0.1|9|10.0.0.12 root|gone.invalid|22|10.0.0.13" },
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(
+      "[live-manager] 10.0.0.12: no live manager there\n[live-manager] 10.0.0.13: no live manager there\n[live-manager] no other manager is live: the first manager forms the swarm\n",
+    );
   });
 });
 

@@ -3,7 +3,8 @@ import * as os from "os";
 import * as path from "path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { dockercoinsServices, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
-import { countByType, isSecret, named, ofType, pathContains, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
+import { liveManagerScript } from "../swarm/scripts";
+import { countByType, isSecret, named, ofType, pathContains, plain, registrations, reset, resolve, settle, setupMocks, sha } from "./harness";
 
 let parseConfig: typeof import("../config").parseConfig;
 let STACKS: typeof import("../stacks").STACKS;
@@ -350,19 +351,46 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
     ]);
   });
 
+  it("with 3 managers, a new first manager joins the live managers' Swarm: the search runs when any manager is new", async () => {
+    await run({ ...DEV, managerCount: "3" });
+    const probe = named("swarm-live-manager");
+    expect(probe.type).toBe("command:local:Command");
+    expect(probe.inputs.create).toBe(`# hosts: local-node1-id local-node2-id local-node3-id\n${liveManagerScript()}`);
+    // The other managers, in order, as "user|sshHost|sshPort|address"; the key in the environment, a secret.
+    expect(plain(probe.inputs.environment).PEERS).toBe("root|127.0.0.1|22002|10.213.0.12 root|127.0.0.1|22003|10.213.0.13");
+    expect(isSecret(probe.inputs.environment)).toBe(true);
+    expect(probe.inputs.logging).toBe("stderr"); // its stdout holds a manager token
+    expect(probe.dependencies).toEqual(["local-node1", "local-node2", "local-node3", "ssh-key-read", "swarm-node2-ssh", "swarm-node3-ssh"]);
+    // The init reads what it found on standard input, and joins through it if it found one.
+    expect(named("swarm-init").dependencies).toContain("swarm-live-manager");
+    expect(String(plain(named("swarm-init").inputs.create))).toContain("read -r via token || true");
+    // One manager: nothing to search, the init forms the Swarm.
+    reset();
+    await run(DEV);
+    expect(registrations.some((r) => r.name === "swarm-live-manager")).toBe(false);
+    expect(String(plain(named("swarm-init").inputs.create))).not.toContain("read -r via token");
+  });
+
   it("an EC2 instance id likewise (a key or region change replaces the instances)", async () => {
     await run(AWS);
     expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-engine-config", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
   });
 
-  it("images are pushed again into a new registry: the registry service's id replaces them", async () => {
-    for (const cfg of [AWS, DEV]) {
+  it("images are pushed again into a new registry: a new registry service, or a new machine under it (node1), replaces them", async () => {
+    for (const [cfg, node1] of [[AWS, "aws-node1-id"], [DEV, "local-node1-id"]] as const) {
+      reset();
       await run(cfg);
-      // Under mocks, the registry service's id is made of its name.
+      // Under mocks, ids are made of the resources' names.
       for (const svc of ["rng", "hasher", "worker", "webui"]) {
-        expect(named(`images-${svc}`).replacementTrigger).toBe("registry-registry-id");
+        expect(named(`images-${svc}`).replacementTrigger).toBe(`registry-registry-id on ${node1}`);
       }
     }
+  });
+
+  it("every join carries the first manager's node ID: a Swarm formed again there makes each node run its join again", async () => {
+    await run(DEV);
+    const initId = sha("swarm-init").slice(0, 25); // the mock's node ID for it
+    for (const n of [2, 3, 4, 5]) expect(named(`swarm-node${n}-join`).inputs.create).toContain(`*" ${initId}@"*`);
   });
 });
 
@@ -379,7 +407,8 @@ describe("ordering (local target)", () => {
     expect(deps("swarm-manager-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
+      // The init too: its node ID is in every join (a Swarm formed again makes them run again).
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-init", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
       // Leaving (at destroy, from here) comes after the drain and removal on the manager.
       expect(deps(`swarm-node${n}-leave`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
       // One node after the other (promotions and demotions keep Raft's quorum).
@@ -398,9 +427,9 @@ describe("ordering (local target)", () => {
     for (const n of [1, 2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-docker`).inputs.create)).toContain('"10.213.0.11:5000"');
     const deps = (name: string) => named(name).dependencies;
     expect(deps("swarm-node2-join")).toEqual(["local-node2", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-engine-config"]);
-    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-manager-token", "swarm-node2-join", "swarm-node3-engine-config"]);
+    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-join", "swarm-node3-engine-config"]);
     for (const n of [4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-init", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
     }
   });
 
