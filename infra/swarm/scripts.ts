@@ -82,6 +82,9 @@ echo "ssh ready on $(hostname)"
   );
 }
 
+/** Where Swarm takes overlay subnets from when \`swarm init\` is given no pool. */
+const DOCKER_ADDR_POOL = "10.0.0.0/8";
+
 /**
  * Makes this host the Swarm's first manager, or confirms it already is one. With \`peers\`, standard input
  * holds what liveManagerScript found ("address token", or nothing): a new machine joins that live manager's
@@ -100,6 +103,10 @@ if [ "$state" = active ]; then
   if [ "$($SUDO docker info --format '{{.Swarm.ControlAvailable}}')" != true ]; then
     fail "this node is already a worker of another swarm; run 'docker swarm leave' on it first"
   fi
+  # Swarm fixes its overlay address pool when it forms: a changed swarmAddressPool cannot reach a live Swarm.
+  pool=$($SUDO docker info --format '{{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}')
+  [ "\${pool% }" = ${shq(pool ?? DOCKER_ADDR_POOL)} ] ||
+    fail "dockercoins:swarmAddressPool is ${pool ?? `unset (Docker's ${DOCKER_ADDR_POOL})`}, but this Swarm was formed with \${pool% }, and a Swarm's address pool is fixed when it forms: set it back, or pulumi destroy and up again (a new Swarm)"
   log "already a swarm manager"
 else
   if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi

@@ -138,6 +138,13 @@ describe("swarm scripts", () => {
     expect(() => swarmInitScript({ advertiseAddr: "10.0.0.11", defaultAddrPool: "x; rm -rf /" })).toThrow(/CIDR/);
   });
 
+  it("on a live Swarm, init stops on a pool other than the one the Swarm was formed with (Swarm fixes it at init)", () => {
+    expect(rendered.swarmInit).toContain(`[ "\${pool% }" = '10.0.0.0/8' ] ||`);
+    const s = swarmInitScript({ advertiseAddr: "10.0.0.11", defaultAddrPool: "10.20.0.0/16" });
+    expect(s).toContain(`[ "\${pool% }" = '10.20.0.0/16' ] ||`);
+    expect(s).toContain("dockercoins:swarmAddressPool is 10.20.0.0/16, but this Swarm was formed with ${pool% }");
+  });
+
   it("join uses the manager's port 2377 unless one is given", () => {
     expect(rendered.swarmJoin).toContain(`--token "$token" '10.0.0.11:2377'`);
     expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" })).toContain("'10.0.0.11:4000'");
