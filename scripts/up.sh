@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: `pulumi up` of DockerCoins on the embedded default, the local playground stack `dev`
 # (Pulumi.dev.yaml: 5 Swarm nodes as containers on this machine's Docker engine; no cloud account).
-# Extra arguments go to `pulumi up` (e.g. --diff). Other stacks: see infra/README.md.
+# Extra arguments go to `pulumi up` (e.g. --diff; --refresh after a host was lost). Other stacks: see
+# infra/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stack="${DOCKERCOINS_STACK:-dev}"
@@ -23,5 +24,10 @@ if ! source scripts/pulumi-env.sh; then
 fi
 
 pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
+# An interrupted up, and `--refresh` after the first manager's host was lost: scripts/recover.sh.
+# shellcheck source=scripts/recover.sh
+source scripts/recover.sh
+recover_interrupted_up "$stack"
+case " $* " in *" --refresh"*|*" -r "*) manager_answers "$stack" || heal_lost_manager "$stack" ;; esac
 pulumi up --yes --stack "$stack" "$@"
 pulumi stack output --stack "$stack"
