@@ -28,6 +28,7 @@ pulumi stack select "$stack" 2>/dev/null || pulumi stack init "$stack"
 # shellcheck source=scripts/recover.sh
 source scripts/recover.sh
 recover_interrupted_up "$stack"
+heal_args=()
 case " $* " in *" --refresh"*|*" -r "*) manager_answers "$stack" || heal_lost_manager "$stack" ;; esac
-pulumi up --yes --stack "$stack" "$@"
+pulumi up --yes --stack "$stack" "${heal_args[@]}" "$@"
 pulumi stack output --stack "$stack"

@@ -138,10 +138,11 @@ export function deploySwarm(
       registry: {
         push: d.build.on === "local" ? d.build.pushRegistry : `127.0.0.1:${REGISTRY_PORT}`,
         pull: pullRegistry,
-        // The registry's storage: its service (a new Swarm makes a new one) on the first node's engine (its
-        // volume lives there; a new machine there starts it empty). Both are known in a preview unless they
-        // are being re-created, so a preview shows the images replaced exactly when they will be.
-        identity: pulumi.interpolate`${registry.services.registry.id} on ${first.identity ?? first.name}`,
+        // A new registry service (a new Swarm: new machines, or a lone first manager whose host was lost) is
+        // an empty registry. Its id is known in a preview unless it is being re-created, so a preview shows
+        // the images replaced exactly when they will be. (The same service on a new first host, whose volume
+        // was lost with the old one, keeps its id: scripts/up.sh's heal asks for the push itself.)
+        identity: registry.services.registry.id,
       },
     },
     // Pushes need the registry running (Images hands this dependsOn to each image).
