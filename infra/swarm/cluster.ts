@@ -4,6 +4,7 @@ import type { Host } from "../hosts/host";
 import { bootstrapDockerScript, engineConfigScript } from "./engine";
 import {
   drainAndRemoveNodeScript,
+  forHosts,
   joinTokenScript,
   leaveOrSkipScript,
   leaveSwarmScript,
@@ -59,15 +60,6 @@ const lastLine = (out: string): string => out.trim().split("\n").pop() ?? "";
 /** The alias of a resource named after a host that had another name before (`swarm-node3-join` -> its old name's). */
 function formerly(resourceName: string, host: Host | undefined): { aliases?: pulumi.Alias[] } {
   return host?.formerName ? { aliases: [{ name: resourceName.replace(`-${host.name}-`, `-${host.formerName}-`) }] } : {};
-}
-
-/**
- * A setup script that names the machines it sets up: a host re-created (a new identity) changes the script,
- * and pulumi-command runs a changed script again on the next `up` (every script here is idempotent).
- */
-export function forHosts(identities: string[], script: string): string {
-  const known = identities.filter(Boolean);
-  return known.length ? `# hosts: ${known.join(" ")}\n${script}` : script;
 }
 
 export interface SwarmClusterArgs {

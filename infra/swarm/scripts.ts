@@ -69,6 +69,15 @@ node_ids_by_address() {
 node_id_by_address() { node_ids_by_address | awk 'NR == 1'; }`;
 }
 
+/**
+ * A setup script that names the machines it sets up: a host re-created (a new identity) changes the script,
+ * and pulumi-command runs a changed script again on the next \`up\` (every script here is idempotent).
+ */
+export function forHosts(identities: string[], script: string): string {
+  const known = identities.filter(Boolean);
+  return known.length ? `# hosts: ${known.join(" ")}\n${script}` : script;
+}
+
 /** Runs first on every host: proves SSH works and waits for first-boot provisioning (cloud-init). */
 export function waitForSshScript(): string {
   return script(
@@ -427,6 +436,34 @@ for svc in ${names.join(" ")}; do
     sleep 1
   done
   echo "$svc rolled out$([ "$SECONDS" -gt "$t0" ] && echo " in $((SECONDS - t0))s")"
+done
+`,
+  );
+}
+
+/**
+ * On a manager, after a host came back as a new node: Swarm does not move running tasks onto it, so a
+ * replicated service with at least as many tasks as there are nodes, but none on some Ready node, is updated
+ * with --force: a rolling restart, as its update config says (start-first: its task count never drops),
+ * which spreads its tasks over every node again. Detached: the up does not wait for it.
+ */
+export function spreadTasksScript(opts: { services: string[] }): string {
+  const names = opts.services.map((s) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
+    return s;
+  });
+  return script(
+    "spread-tasks",
+    `
+ready=$($SUDO docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' | awk '$2 == "Ready" && $3 == "Active" { print $1 }' | sort -u)
+for svc in ${names.join(" ")}; do
+  replicas=$($SUDO docker service inspect -f '{{if .Spec.Mode.Replicated}}{{.Spec.Mode.Replicated.Replicas}}{{else}}0{{end}}' "$svc")
+  [ "$replicas" -ge "$(wc -l <<<"$ready")" ] || continue
+  busy=$($SUDO docker service ps "$svc" --filter desired-state=running --format '{{.Node}}' | sort -u)
+  idle=$(comm -23 <(echo "$ready") <(echo "$busy") | tr '\n' ' ')
+  [ -n "\${idle% }" ] || continue
+  $SUDO docker service update --force --detach "$svc" >/dev/null
+  log "$svc: $replicas tasks, none on \${idle% }: rolling them over every node again"
 done
 `,
   );

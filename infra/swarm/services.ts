@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NETWORK_NAME } from "./dockercoins";
-import { remoteBash, scriptHash, waitForRolloutScript } from "./scripts";
+import { forHosts, remoteBash, scriptHash, spreadTasksScript, waitForRolloutScript } from "./scripts";
 import type { SwarmServiceSpec } from "./spec";
 
 // Swarm services as Pulumi resources: each plain SwarmServiceSpec (dockercoins.ts) becomes a docker.Service,
@@ -132,6 +132,11 @@ export interface SwarmServicesArgs {
    * whose spec changed (not on a mere scale), and fails if Swarm paused or rolled the update back.
    */
   managerConnection?: command.types.input.remote.ConnectionArgs;
+  /**
+   * The hosts' identities (Host.identity). With managerConnection, a host that is a new machine makes the
+   * services with a task on every node (replicated, unpinned) spread their tasks over the nodes again.
+   */
+  hostIdentities?: pulumi.Input<string>[];
 }
 
 /**
@@ -180,6 +185,19 @@ export class SwarmServices extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: Object.values(this.services) },
       );
+      const spreading = args.specs.filter((s) => !("global" in s.mode) && !s.constraints?.length).map((s) => s.name);
+      if (args.hostIdentities && spreading.length) {
+        new command.remote.Command(
+          `${name}-spread`,
+          {
+            connection: args.managerConnection,
+            create: pulumi
+              .all(args.hostIdentities)
+              .apply((ids) => remoteBash(forHosts(ids, spreadTasksScript({ services: spreading })))),
+          },
+          { parent: this, dependsOn: Object.values(this.services) },
+        );
+      }
     }
     this.registerOutputs({ network: this.network.name, services: Object.keys(this.services) });
   }

@@ -73,7 +73,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:swarm:Cluster": 1,
       // per node: wait-for-ssh, docker, engine-config, labels (20); init, 2 token reads, 4 joins; docker group on
       // the manager; the app's rollout wait; the registry and redis images pinned by digest
-      "command:remote:Command": 31,
+      "command:remote:Command": 32,
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/service:Service": 6, // registry + redis, rng, hasher, worker, webui
@@ -87,7 +87,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
-      "command:remote:Command": 31,
+      "command:remote:Command": 32,
       "command:local:Command": 4, // each joined node's leave at destroy
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
@@ -103,7 +103,7 @@ describe("every Swarm target: exact resource counts", () => {
     const counts = countByType();
     expect(counts["aws:ec2/instance:Instance"]).toBe(5);
     expect(counts["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"]).toBe(7);
-    expect(counts["command:remote:Command"]).toBe(31);
+    expect(counts["command:remote:Command"]).toBe(32);
     expect(counts["docker:index/service:Service"]).toBe(6);
     expect(ofType("aws:ec2/instance:Instance").every((i) => i.inputs.instanceType === "m4.large")).toBe(true);
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
@@ -339,16 +339,24 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
 
   it("a worker node's container id: its own scripts and its labels on the manager, nothing else", async () => {
     await run(DEV);
-    expect(naming("local-node3-id")).toEqual(["swarm-node3-docker", "swarm-node3-engine-config", "swarm-node3-join", "swarm-node3-labels", "swarm-node3-ssh"]);
+    expect(naming("local-node3-id")).toEqual(["dockercoins-spread", "swarm-node3-docker", "swarm-node3-engine-config", "swarm-node3-join", "swarm-node3-labels", "swarm-node3-ssh"]);
     expect(String(plain(named("swarm-node3-docker").inputs.create))).toMatch(/^bash -c '# hosts: local-node3-id\n/);
   });
 
   it("the first manager's: its scripts, the join tokens and every node's labels; no other node's engine or join", async () => {
     await run(DEV);
     expect(naming("local-node1-id")).toEqual([
-      "swarm-init", "swarm-manager-token", "swarm-node1-docker", "swarm-node1-engine-config", "swarm-node1-labels", "swarm-node1-ssh",
+      "dockercoins-spread", "swarm-init", "swarm-manager-token", "swarm-node1-docker", "swarm-node1-engine-config", "swarm-node1-labels", "swarm-node1-ssh",
       "swarm-node2-labels", "swarm-node3-labels", "swarm-node4-labels", "swarm-node5-labels", "swarm-worker-token",
     ]);
+  });
+
+  it("any new host makes the services with tasks on every node spread them again (worker, rng, hasher: unpinned, replicated)", async () => {
+    await run(DEV);
+    const spread = String(plain(named("dockercoins-spread").inputs.create));
+    expect(spread).toMatch(/^bash -c '# hosts: local-node1-id local-node2-id local-node3-id local-node4-id local-node5-id\n/);
+    expect(spread).toContain("for svc in rng hasher worker; do");
+    expect(named("dockercoins-spread").dependencies).toEqual(expect.arrayContaining(["dockercoins-worker", "dockercoins-rng", "dockercoins-hasher"]));
   });
 
   it("with 3 managers, a new first manager joins the live managers' Swarm: the search runs when any manager is new", async () => {
@@ -373,7 +381,7 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
 
   it("an EC2 instance id likewise (a key or region change replaces the instances)", async () => {
     await run(AWS);
-    expect(naming("aws-node2-id")).toEqual(["swarm-node2-docker", "swarm-node2-engine-config", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
+    expect(naming("aws-node2-id")).toEqual(["dockercoins-spread", "swarm-node2-docker", "swarm-node2-engine-config", "swarm-node2-join", "swarm-node2-labels", "swarm-node2-ssh"]);
   });
 
   it("images are pushed again into a new registry: the registry service's id replaces them", async () => {
