@@ -3,15 +3,14 @@
 // (config set + up), a no-change up, refresh without drift, destroy and stack rm. No provider is mocked.
 // Runs wherever scripts/pulumi-engine.sh finds an engine with the plugins; elsewhere it is skipped, loudly.
 import { spawn } from "node:child_process";
-import { appendFileSync, cpSync, existsSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, cpSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashRate, longestStall, measureRate, readJson, sampleFor, type Sample } from "../app/bench/mining";
 import type { WalkResult } from "../infra/automation/walk";
-import { engineMissing, forceRemove, leftovers, PulumiCheckout, ROOT, type PreviewStep } from "./lib/pulumi";
+import { engineMissingSaid, forceRemove, leftovers, PulumiCheckout, ROOT, type PreviewStep } from "./lib/pulumi";
 import { logsQuery as queryLogs } from "./lib/logs";
 import { docker, Phases, run, waitFor } from "./lib/run";
-import { VmFixture } from "./lib/vms";
 import { keepScreenshot, waitForTable, withPage, type ShownService } from "./lib/page";
 import { checkJoinToken } from "../infra/swarm/scripts";
 import { NETWORK_NAME } from "../infra/swarm/dockercoins";
@@ -26,13 +25,7 @@ let WEBUI = "http://127.0.0.1:8000";
 const LOGS = "http://127.0.0.1:9428";
 const MIN = 60_000;
 
-const missing = engineMissing();
-if (missing) {
-  console.warn(
-    `[pulumi e2e] SKIPPED: no Pulumi engine with the command and docker plugins (${missing}). ` +
-      "Install the Pulumi CLI, or build one with scripts/pulumi-engine.sh and install the plugins it names.",
-  );
-}
+const missing = engineMissingSaid("pulumi e2e");
 
 const phases = new Phases("pulumi e2e");
 /** Figures for the README: seconds per step. */
@@ -778,91 +771,3 @@ async function waitStill(): Promise<Sample> {
     return still ? cur : undefined;
   }, 60_000, 0);
 }
-
-// The `vms` target: five machines WITHOUT Docker, reached over SSH as a sudo user; the program's own bootstrap
-// installs Docker, forms the Swarm and deploys. The path of users with their own five VMs.
-describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on five plain SSH machines", () => {
-  const VMS_STACK = "vms";
-  const vms = new VmFixture({ prefix: "dockercoins-e2e-vms", subnet: "172.29.214.0/24", count: 5, sshBasePort: 22201, mirrorPushPort: 15501 });
-  const webui = `http://${vms.vm(1).address}:8000`;
-  let co: PulumiCheckout;
-
-  beforeAll(async () => {
-    await timed("vms: five Debian machines without Docker, a Docker Hub mirror", () => vms.up());
-    co = new PulumiCheckout(VMS_STACK);
-  }, 15 * MIN);
-
-  afterAll(async () => {
-    if (co && (await vms.sh(1, "docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || true").catch(() => "")) === "active") {
-      await co.pulumi("destroy --yes --refresh", { allowFailure: true, timeoutMs: 5 * MIN });
-    }
-    await co?.remove();
-    const left = await vms.down();
-    vms.removeKey();
-    if (left.length) console.error(`[pulumi e2e] vms teardown left: ${left.join(", ")}`);
-    console.log(`[pulumi e2e] wall time per step\n${phases.table()}`);
-  }, 10 * MIN);
-
-  it("pulumi up installs Docker over SSH (sudo), forms a 5-node Swarm and mines ~3.3 hashes/s", async () => {
-    for (const v of [1, 5]) expect(await vms.sh(v, "command -v dockerd || echo none")).toBe("none");
-    await co.sh(`pulumi stack init ${VMS_STACK}`);
-    // Every Docker Hub pull goes through the mirror: the services' (registry, redis) and the image builds'.
-    for (const [k, v] of Object.entries({
-      target: "vms", vmHosts: vms.vmHosts, endpointMode: "dnsrr", registryMirror: vms.mirrorUrl,
-    })) await co.configSet(k, v);
-    await co.sh(`pulumi config set --secret dockercoins:sshPrivateKey --stack ${VMS_STACK} < ${vms.keyDir}/id`);
-    const r = await timed("vms: fresh up (Docker installed by the bootstrap)", () =>
-      co.upScript(),
-    );
-    expect(r.stdout).toMatch(/Resources:\s+\+ \d+ created/);
-    for (const v of [1, 2, 3, 4, 5]) {
-      expect(await vms.sh(v, "dpkg-query -W -f '${Status}' docker.io")).toBe("install ok installed");
-      expect(await vms.sh(v, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("active");
-    }
-    expect(await vms.sh(1, "docker node ls -q | wc -l")).toBe("5");
-    // The images were built on the manager, their base pulled through the mirror.
-    expect(await vms.sh(1, "docker image ls --format '{{.Repository}}' | grep -c '/dockercoins/'")).not.toBe("0");
-    await waitFor("hashes counted", async () => ((await readJson(webui)).hashes > 0 ? true : undefined), 2 * MIN);
-    const { rate } = await measureRate(webui, 5_000, 20_000);
-    console.log(`[pulumi e2e] vms, 1 worker: ${rate.toFixed(2)} hashes/s`);
-    expect(rate).toBeGreaterThan(2.8);
-    expect(rate).toBeLessThan(3.8);
-  }, 30 * MIN);
-
-  it("a host dropped from the middle of vmHosts: exactly that machine leaves the Swarm, the others untouched", async () => {
-    const hosts = JSON.parse(vms.vmHosts) as { privateAddress: string }[];
-    const dropped = hosts[2].privateAddress; // vm3: named by its address, not its place in the list
-    await co.configSet("vmHosts", JSON.stringify(hosts.filter((_, i) => i !== 2)));
-    const steps = await co.previewChanges();
-    console.log(`[pulumi e2e] vms, vm3 dropped, the preview:\n${changes(steps).join("\n")}`);
-    expect(steps.length).toBeGreaterThan(0);
-    for (const s of steps) expect(`${s.op} ${s.name}`).toMatch(new RegExp(`^delete swarm-${dropped.replace(/\./g, "\\.")}-`));
-    const hashes = (await readJson(webui)).hashes;
-    await timed("vms: drop a middle host", () => co.up());
-    expect(await vms.sh(3, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("inactive");
-    const nodes = (await vms.sh(1, "docker node ls --format '{{.Hostname}} {{.Status}}'")).split("\n").sort();
-    expect(nodes).toEqual(["vm1 Ready", "vm2 Ready", "vm4 Ready", "vm5 Ready"]);
-    await waitFor("mining to go on", async () => ((await readJson(webui)).hashes > hashes ? true : undefined), 60_000, 2000);
-  }, 10 * MIN);
-
-  it("destroy from another checkout on another path: services gone, every node drained and out of the Swarm", async () => {
-    // A colleague's clone (or CI) with the same state and the committed stack file, but none of the files
-    // `up` wrote here: --run-program writes the configured key again, and the provider's key path in the
-    // state is relative, so it resolves there too.
-    const elsewhere = new PulumiCheckout(VMS_STACK, co.backend);
-    try {
-      cpSync(join(co.dir, `Pulumi.${VMS_STACK}.yaml`), join(elsewhere.dir, `Pulumi.${VMS_STACK}.yaml`));
-      await elsewhere.sh("npm ci --no-audit --no-fund", { timeoutMs: 5 * MIN });
-      expect(existsSync(join(elsewhere.dir, ".pulumi-state"))).toBe(false);
-      await timed("vms: destroy (another checkout)", () => elsewhere.pulumi("destroy --yes --run-program"));
-    } finally {
-      await elsewhere.remove();
-    }
-    // vm3 left earlier, when it was dropped from the list.
-    for (const v of [1, 2, 3, 4, 5]) {
-      expect(await vms.sh(v, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("inactive");
-    }
-    expect(await vms.sh(1, "docker ps -q | wc -l")).toBe("0");
-    await co.pulumi("stack rm --yes");
-  }, 10 * MIN);
-});

@@ -25,6 +25,18 @@ export function engineMissing(): string | undefined {
   }
 }
 
+/** engineMissing(), said once in one loud line by the suite that skips for it. */
+export function engineMissingSaid(suite: string): string | undefined {
+  const missing = engineMissing();
+  if (missing) {
+    console.warn(
+      `[${suite}] SKIPPED: no Pulumi engine with the command and docker plugins (${missing}). ` +
+        "Install the Pulumi CLI, or build one with scripts/pulumi-engine.sh and install the plugins it names.",
+    );
+  }
+  return missing;
+}
+
 /** One step of `pulumi preview --json`: what would happen to which resource. */
 export interface PreviewStep {
   op: string;
