@@ -153,7 +153,7 @@ export function deploySwarm(
   const services = new SwarmServices("dockercoins", {
     provider: manager,
     managerConnection,
-    hostIdentities: d.hosts.map((h) => h.identity ?? h.name),
+    hostIdentities: d.hosts.map((h) => h.identity ?? ""),
     specs: shipped(dockercoinsServices({
       images: { ...digestRefs(images.refs), redis: pin("redis", cfg.redisImage), ...(cfg.debugService ? { debug: pin("debug", cfg.debugImage) } : {}) },
       replicas: cfg.replicas,

@@ -177,34 +177,28 @@ export class SwarmCluster extends pulumi.ComponentResource {
       }),
     );
 
-    // With other managers, a first manager that is a new machine joins their Swarm if it is still live
-    // (they kept Raft's quorum); the search runs again whenever a manager's host is a new one.
+    // A first manager that is a new machine joins the other managers' Swarm if it is still live (they kept
+    // Raft's quorum); the search runs again whenever a manager's host is a new one. With one manager there
+    // is no one to ask, but the step stays, so a managerCount change creates and deletes nothing.
     const peers = plan.filter((n) => n.role === "manager" && !n.initialises).map((n) => byName.get(n.name)!);
-    const liveManager =
-      peers.length === 0
-        ? undefined
-        : new command.local.Command(
-            `${name}-live-manager`,
-            {
-              create: pulumi.all([first, ...peers].map((h) => h.identity ?? "")).apply((ids) => forHosts(ids, liveManagerScript())),
-              environment: {
-                SSH_KEY: pulumi.secret(args.privateKey),
-                PEERS: pulumi.all(peers.map((h) => pulumi.interpolate`${h.sshUser}|${h.sshHost}|${h.sshPort}|${h.privateAddress}`)).apply((p) => p.join(" ")),
-              },
-              interpreter: ["/bin/bash", "-c"],
-              logging: "stderr",
-            },
-            { parent: this, dependsOn: peers.map((h) => sshReady.get(h.name)!), additionalSecretOutputs: ["stdout"] },
-          );
+    const liveManager = new command.local.Command(
+      `${name}-live-manager`,
+      {
+        create: pulumi.all([first, ...peers].map((h) => h.identity ?? "")).apply((ids) => forHosts(ids, liveManagerScript())),
+        environment: {
+          SSH_KEY: pulumi.secret(args.privateKey),
+          PEERS: pulumi.all(peers.map((h) => pulumi.interpolate`${h.sshUser}|${h.sshHost}|${h.sshPort}|${h.privateAddress}`)).apply((p) => p.join(" ")),
+        },
+        interpreter: ["/bin/bash", "-c"],
+        logging: "stderr",
+      },
+      { parent: this, dependsOn: peers.map((h) => sshReady.get(h.name)!), additionalSecretOutputs: ["stdout"] },
+    );
     const init = run(
       `${name}-init`,
       first,
-      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool, peers: !!liveManager })),
-      {
-        delete: leaveSwarmScript(),
-        dependsOn: [engineConfigs.get(first.name)!, ...(liveManager ? [liveManager] : [])],
-        ...(liveManager ? { stdin: liveManager.stdout } : {}),
-      },
+      pulumi.output(first.privateAddress).apply((advertiseAddr) => swarmInitScript({ advertiseAddr, defaultAddrPool: args.defaultAddrPool })),
+      { delete: leaveSwarmScript(), dependsOn: [engineConfigs.get(first.name)!, liveManager], stdin: liveManager.stdout },
     );
     const token = (role: NodeRole) =>
       run(`${name}-${role}-token`, first, joinTokenScript(role), { dependsOn: [init], secretStdout: true }).stdout;

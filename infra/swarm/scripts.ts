@@ -95,11 +95,11 @@ echo "ssh ready on $(hostname)"
 const DOCKER_ADDR_POOL = "10.0.0.0/8";
 
 /**
- * Makes this host the Swarm's first manager, or confirms it already is one. With \`peers\`, standard input
- * holds what liveManagerScript found ("address token", or nothing): a new machine joins that live manager's
- * Swarm as a manager instead of forming a new one.
+ * Makes this host the Swarm's first manager, or confirms it already is one. Standard input holds what
+ * liveManagerScript found ("address token", or nothing): a new machine joins that live manager's Swarm as a
+ * manager instead of forming a new one.
  */
-export function swarmInitScript(opts: { advertiseAddr: string; defaultAddrPool?: string; peers?: boolean }): string {
+export function swarmInitScript(opts: { advertiseAddr: string; defaultAddrPool?: string }): string {
   const addr = checkAddress("advertiseAddr", opts.advertiseAddr);
   const pool = opts.defaultAddrPool;
   if (pool !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(pool)) throw new Error(`defaultAddrPool must be an IPv4 CIDR, got ${JSON.stringify(pool)}`);
@@ -119,16 +119,27 @@ if [ "$state" = active ]; then
   log "already a swarm manager"
 else
   if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
-${opts.peers ? `  via=""; token=""
+  via=""; token=""
   read -r via token || true
   if [ -n "$via" ]; then
     [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no manager join token for the live manager $via"
-    $SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" "$via:2377" >/dev/null
+    # Docker gives up waiting after 20 s while the join goes on (a Raft that just elected a leader, a busy
+    # machine): wait for it.
+    out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" "$via:2377" 2>&1) || case "$out" in
+      *"Timeout was reached before node joined"*) log "the join goes on in the background: waiting for it" ;;
+      *) fail "joining the live swarm through $via failed: $out" ;;
+    esac
+    for _ in $(seq 1 120); do
+      [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')" = "active true" ] && break
+      sleep 1
+    done
+    [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')" = "active true" ] ||
+      fail "joined through $via, but this node is no manager of a live swarm after 120 s: $($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.Error}}')"
     log "this host is new: joined the live swarm as a manager through $via (the swarm kept its quorum)"
     $SUDO docker info --format '{{.Swarm.NodeID}}'
     exit 0
   fi
-` : ""}  $SUDO docker swarm init --advertise-addr ${shq(addr)}${pool ? ` --default-addr-pool ${shq(pool)}` : ""} >/dev/null
+  $SUDO docker swarm init --advertise-addr ${shq(addr)}${pool ? ` --default-addr-pool ${shq(pool)}` : ""} >/dev/null
   log "swarm initialised, advertising ${addr}"
 fi
 $SUDO docker info --format '{{.Swarm.NodeID}}'

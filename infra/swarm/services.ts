@@ -133,8 +133,8 @@ export interface SwarmServicesArgs {
    */
   managerConnection?: command.types.input.remote.ConnectionArgs;
   /**
-   * The hosts' identities (Host.identity). With managerConnection, a host that is a new machine makes the
-   * services with a task on every node (replicated, unpinned) spread their tasks over the nodes again.
+   * The hosts' identities (Host.identity; "" where none is known). With managerConnection, a host that is a
+   * new machine makes the services with a task on every node (replicated, unpinned) spread them again.
    */
   hostIdentities?: pulumi.Input<string>[];
 }

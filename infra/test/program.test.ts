@@ -29,9 +29,9 @@ describe("infra/index.ts on the dev stack", () => {
     expect(counts["docker:index/container:Container"]).toBe(5);
     expect(counts["dockercoins:swarm:Cluster"]).toBe(1);
     expect(counts["docker:index/service:Service"]).toBe(6);
-    // The SSH key (write, read back), one image preload per node (registry:2, redis:7-bookworm) and each
-    // joined node's leave at destroy.
-    expect(counts["command:local:Command"]).toBe(11);
+    // The SSH key (write, read back), one image preload per node (registry:2, redis:7-bookworm), the
+    // live-manager search and each joined node's leave at destroy.
+    expect(counts["command:local:Command"]).toBe(12);
     expect(counts["aws:ec2/instance:Instance"]).toBeUndefined();
     expect(counts["pulumi:providers:kubernetes"]).toBeUndefined();
   });

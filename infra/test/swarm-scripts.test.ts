@@ -37,7 +37,6 @@ const rendered: Record<string, string> = {
   leaveOrSkip: leaveOrSkipScript(),
   liveManager: liveManagerScript(),
   spreadTasks: spreadTasksScript({ services: ["worker", "rng"] }),
-  swarmInitWithPeers: swarmInitScript({ advertiseAddr: "10.0.0.11", peers: true }),
   waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
   pinImage: pinImageScript("redis:7-bookworm"),
 };

@@ -64,7 +64,7 @@ describe("every Swarm target: exact resource counts", () => {
     await run(DEV);
     expect(countByType()).toEqual({
       "dockercoins:hosts:SshKey": 1,
-      "command:local:Command": 6, // the SSH key (write, read back) and each joined node's leave at destroy (4)
+      "command:local:Command": 7, // the SSH key (write, read back), the live-manager search, each joined node's leave at destroy (4)
       "dockercoins:hosts:LocalHosts": 1,
       "docker:index/image:Image": 5, // node image + rng, hasher, worker, webui
       "docker:index/network:Network": 3, // node bridge, registry overlay, dockercoins overlay
@@ -88,7 +88,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:VmHosts": 1,
       "dockercoins:swarm:Cluster": 1,
       "command:remote:Command": 32,
-      "command:local:Command": 4, // each joined node's leave at destroy
+      "command:local:Command": 5, // the live-manager search, each joined node's leave at destroy
       "pulumi:providers:docker": 1,
       "dockercoins:swarm:Services": 2,
       "docker:index/network:Network": 2,
@@ -372,11 +372,12 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
     // The init reads what it found on standard input, and joins through it if it found one.
     expect(named("swarm-init").dependencies).toContain("swarm-live-manager");
     expect(String(plain(named("swarm-init").inputs.create))).toContain("read -r via token || true");
-    // One manager: nothing to search, the init forms the Swarm.
+    // One manager: no one to ask (the init forms the Swarm), but the step stays: a managerCount change
+    // creates and deletes nothing.
     reset();
     await run(DEV);
-    expect(registrations.some((r) => r.name === "swarm-live-manager")).toBe(false);
-    expect(String(plain(named("swarm-init").inputs.create))).not.toContain("read -r via token");
+    expect(plain(named("swarm-live-manager").inputs.environment).PEERS).toBe("");
+    expect(named("swarm-live-manager").inputs.create).toBe(`# hosts: local-node1-id\n${liveManagerScript()}`);
   });
 
   it("an EC2 instance id likewise (a key or region change replaces the instances)", async () => {
@@ -411,7 +412,7 @@ describe("ordering (local target)", () => {
       expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, "ssh-key-read"]);
       expect(deps(`swarm-node${n}-docker`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-ssh`]);
     }
-    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-engine-config"]);
+    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-live-manager", "swarm-node1-engine-config"]);
     expect(deps("swarm-manager-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
