@@ -250,7 +250,14 @@ removes=()
 for key in $($SUDO docker node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$id"); do
   case "$key" in dockercoins.*) case " ${wanted} " in *" $key "*) ;; *) removes+=(--label-rm "$key") ;; esac ;; esac
 done
-$SUDO docker node update ${opts.role ? `--role ${opts.role} ` : ""}${adds} \${removes[@]+"\${removes[@]}"} "$id" >/dev/null
+# Raft may time out a membership change on a busy machine (DeadlineExceeded): the change is safe to ask again.
+for attempt in 1 2 3 4 5; do
+  out=$($SUDO docker node update ${opts.role ? `--role ${opts.role} ` : ""}${adds} \${removes[@]+"\${removes[@]}"} "$id" 2>&1) && break
+  case "$out" in *DeadlineExceeded*|*"context deadline exceeded"*) ;; *) fail "updating node ${address} ($id): $out" ;; esac
+  [ "$attempt" -lt 5 ] || fail "updating node ${address} ($id): $out (5 attempts)"
+  log "updating node ${address} timed out in Raft (attempt $attempt): again"
+  sleep $((attempt * 3))
+done
 ${
   opts.role === "manager"
     ? `# A promoted node is a manager once Raft has it: wait, so the next change never runs on a shaky quorum.

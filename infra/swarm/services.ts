@@ -185,7 +185,9 @@ export class SwarmServices extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: Object.values(this.services) },
       );
-      const spreading = args.specs.filter((s) => !("global" in s.mode) && !s.constraints?.length).map((s) => s.name);
+      // Every unpinned service, whatever its mode (the script skips a global one): an rngMode change
+      // leaves this step as it is.
+      const spreading = args.specs.filter((s) => !s.constraints?.length).map((s) => s.name);
       if (args.hostIdentities && spreading.length) {
         new command.remote.Command(
           `${name}-spread`,
