@@ -275,7 +275,7 @@ done
 
 /**
  * A host replaced by a new machine (a new EC2 instance, a VM re-installed, a node container whose engine
- * state was lost) joins as a new node, and its old entry stays Down for good: remove every Down entry at
+ * state was lost) joins as a new node, and its old entry stays Down for good: remove every entry not Ready at
  * the same address or with the same node name label (demoted first if it was a manager), so \`docker node
  * ls\` shows the cluster as declared. \`$id\` is the live node's.
  */
@@ -284,11 +284,13 @@ function removeStaleEntries(address: string, nodeName: string | undefined): stri
   return `for other in $($SUDO docker node ls -q); do
   [ "$other" = "$id" ] && continue
   read -r state addr maddr name <<<"$($SUDO docker node inspect -f '{{.Status.State}} {{.Status.Addr}} {{if .ManagerStatus}}{{.ManagerStatus.Addr}}{{else}}-{{end}} {{index .Spec.Labels "dockercoins.node"}}' "$other")"
-  [ "$state" = down ] || continue
+  # Not only Down: a manager lost seconds ago is still "unknown" to the Swarm, and no second live node can
+  # have this node's address or name.
+  [ "$state" = ready ] && continue
   if at_address "$addr" "$maddr"${nodeName ? ` || [ "$name" = ${shq(nodeName)} ]` : ""}; then
     [ "$maddr" = - ] || $SUDO docker node demote "$other" >/dev/null
     $SUDO docker node rm --force "$other" >/dev/null
-    log "removed the stale entry $other of ${nodeName ?? address} (down since its host was replaced)"
+    log "removed the stale entry $other of ${nodeName ?? address} ($state: its host was replaced)"
   fi
 done`;
 }
