@@ -74,6 +74,15 @@ describe("committed stack configs", () => {
     expect(cfg.target).toBe(target);
   });
 
+  // The README's figures, the e2e suites and the workshop all start from this file: a key tried on a live
+  // stack by hand must not stay in it (a committed managerCount 3 once failed the whole e2e suite).
+  it("Pulumi.dev.yaml is the workshop's starting point: one manager, one task of each service, workshop timing", async () => {
+    const { parseConfig } = await import("../config");
+    const cfg = parseConfig(stackConfig(path.join(ROOT, "Pulumi.dev.yaml")));
+    expect(cfg).toMatchObject({ nodeCount: 5, managerCount: 1, rngMode: "replicated", timing: "workshop", debugService: false });
+    expect(cfg.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1 });
+  });
+
   it("the vms example lists the seeds' five machines", async () => {
     const { parseConfig } = await import("../config");
     const cfg = parseConfig({ ...stackConfig(path.join(ROOT, "infra/examples/Pulumi.vms.yaml")), "dockercoins:sshPrivateKey": "k" });
