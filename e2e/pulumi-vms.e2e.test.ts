@@ -1,7 +1,8 @@
 // The `vms` target for real: five machines WITHOUT Docker (containers with sshd and sudo, e2e/lib/vms.ts),
 // reached over SSH as a sudo user; the program's own bootstrap installs Docker, forms the Swarm and deploys.
 // The path of users with their own five VMs. Real engine and plugins; skipped, loudly, where they are absent.
-import { cpSync, existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { measureRate, readJson } from "../app/bench/mining";
@@ -37,14 +38,30 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     console.log(`[pulumi e2e] wall time per step\n${phases.table()}`);
   }, 10 * MIN);
 
-  it("pulumi up installs Docker over SSH (sudo), forms a 5-node Swarm and mines ~3.3 hashes/s", async () => {
-    for (const v of [1, 5]) expect(await vms.sh(v, "command -v dockerd || echo none")).toBe("none");
+  it("a stack on the playground's public passphrase is refused before anything is created; re-encrypted, it goes on", async () => {
+    // As a user who sourced scripts/pulumi-env.sh without a passphrase of their own: the public one.
     await co.sh(`pulumi stack init ${VMS_STACK}`);
     // Every Docker Hub pull goes through the mirror: the services' (registry, redis) and the image builds'.
     for (const [k, v] of Object.entries({
       target: "vms", vmHosts: vms.vmHosts, endpointMode: "dnsrr", registryMirror: vms.mirrorUrl,
     })) await co.configSet(k, v);
     await co.sh(`pulumi config set --secret dockercoins:sshPrivateKey --stack ${VMS_STACK} < ${vms.keyDir}/id`);
+    const refused = await co.pulumi("up --yes --skip-preview", { allowFailure: true });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toContain(`stack ${VMS_STACK} encrypts its secrets with the playground's public passphrase`);
+    type State = { deployment: { resources?: { type: string }[] } };
+    const created = (JSON.parse((await co.pulumi("stack export")).stdout) as State).deployment.resources ?? [];
+    expect(created.map((r) => r.type).filter((t) => !t.startsWith("pulumi:"))).toEqual([]);
+    // The README's way out: a passphrase of one's own (here on standard input: no terminal), kept in a file.
+    const mine = `e2e-${randomBytes(12).toString("hex")}`;
+    await co.sh(`printf '%s\\n' "$NEW_PASSPHRASE" | pulumi stack change-secrets-provider passphrase --stack ${VMS_STACK}`, { env: { NEW_PASSPHRASE: mine } });
+    writeFileSync(join(co.dir, ".passphrase"), `${mine}\n`, { mode: 0o600 });
+    co.env.PULUMI_CONFIG_PASSPHRASE_FILE = join(co.dir, ".passphrase");
+    await co.pulumi("preview");
+  }, 5 * MIN);
+
+  it("pulumi up installs Docker over SSH (sudo), forms a 5-node Swarm and mines ~3.3 hashes/s", async () => {
+    for (const v of [1, 5]) expect(await vms.sh(v, "command -v dockerd || echo none")).toBe("none");
     const r = await timed("vms: fresh up (Docker installed by the bootstrap)", () =>
       co.upScript(),
     );
@@ -84,6 +101,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     // `up` wrote here: --run-program writes the configured key again, and the provider's key path in the
     // state is relative, so it resolves there too.
     const elsewhere = new PulumiCheckout(VMS_STACK, co.backend);
+    Object.assign(elsewhere.env, co.env);
     try {
       cpSync(join(co.dir, `Pulumi.${VMS_STACK}.yaml`), join(elsewhere.dir, `Pulumi.${VMS_STACK}.yaml`));
       await elsewhere.sh("npm ci --no-audit --no-fund", { timeoutMs: 5 * MIN });

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as os from "os";
 import * as path from "path";
 import { readConfig } from "./config";
+import { refusePublicPassphrase } from "./passphrase";
 import { STACKS } from "./stacks";
 
 // Pulumi runs this program, and starts its providers, in the folder of `main` (infra/), not where
@@ -14,6 +15,7 @@ const projectDir = path.relative(process.cwd(), projectRoot) || ".";
 
 const cfg = readConfig();
 const stack = pulumi.getStack();
+refusePublicPassphrase(cfg.target, stack, path.join(projectRoot, `Pulumi.${stack}.yaml`));
 const out = STACKS[cfg.target](cfg, {
   stack,
   projectDir,

@@ -25,5 +25,9 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami >/dev/null 2>&1; then
   mkdir -p "$_pulumi_repo/.pulumi-state"
   export PULUMI_BACKEND_URL="file://$_pulumi_repo/.pulumi-state"
 fi
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-dockercoins-playground}"
+# The public passphrase only when you chose none (a PULUMI_CONFIG_PASSPHRASE_FILE of yours is kept): the
+# program refuses it for any stack holding secrets of yours (infra/passphrase.ts).
+if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  export PULUMI_CONFIG_PASSPHRASE="dockercoins-playground"
+fi
 unset _pulumi_engine_out _pulumi_engine_bin _pulumi_repo

@@ -51,6 +51,8 @@ export class PulumiCheckout {
   readonly dir: string;
   /** Every command's combined output, for checks over the whole session (no secret ever printed). */
   readonly transcript: string[] = [];
+  /** Environment of every command from here, over the shell's (e.g. the stack's own PULUMI_CONFIG_PASSPHRASE). */
+  readonly env: Record<string, string> = {};
 
   /** `backendUrl`: another checkout's state (e.g. `file://<its dir>/.pulumi-state`): a second machine's view. */
   constructor(readonly stack: string, private readonly backendUrl?: string) {
@@ -71,7 +73,7 @@ export class PulumiCheckout {
       cwd: this.dir,
       timeoutMs: 10 * 60_000,
       ...opts,
-      env: { ...(this.backendUrl ? { PULUMI_BACKEND_URL: this.backendUrl } : {}), ...opts.env },
+      env: { ...(this.backendUrl ? { PULUMI_BACKEND_URL: this.backendUrl } : {}), ...this.env, ...opts.env },
     });
     this.record(command, r);
     return r;
@@ -86,7 +88,7 @@ export class PulumiCheckout {
 
   /** scripts/up.sh: the README's main job (on another stack than dev: DOCKERCOINS_STACK). */
   async upScript(): Promise<RunResult> {
-    const env: Record<string, string> = { DOCKERCOINS_STACK: this.stack };
+    const env: Record<string, string> = { ...this.env, DOCKERCOINS_STACK: this.stack };
     const r = await run("scripts/up.sh", [], { cwd: this.dir, timeoutMs: 25 * 60_000, env });
     this.record("scripts/up.sh", r);
     return r;
