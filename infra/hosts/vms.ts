@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./host";
+import { MachineId } from "./machine-id";
 
 export interface VmHostSpec {
   /** Node name: stable whatever the machine's place in the list (config: its name or privateAddress). */
@@ -31,15 +32,23 @@ export function vmHostList(specs: VmHostSpec[]): Host[] {
 export interface VmHostsArgs {
   /** The machines, from stack config `dockercoins:vmHosts`. */
   machines: VmHostSpec[];
+  /** SSH private key for every machine, a secret. */
+  privateKey: pulumi.Input<string>;
 }
 
-/** Machines the user already has: nothing to create, only the shape every target ends in. */
+/**
+ * Machines the user already has: nothing to create, only the shape every target ends in, and each machine's
+ * identity (its /etc/machine-id, read again by `pulumi up --refresh`: a machine reinstalled is set up again).
+ */
 export class VmHosts extends pulumi.ComponentResource {
   public readonly hosts: Host[];
 
   constructor(name: string, args: VmHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockercoins:hosts:VmHosts", name, {}, opts);
-    this.hosts = vmHostList(args.machines);
+    this.hosts = vmHostList(args.machines).map((h) => ({
+      ...h,
+      identity: new MachineId(`${name}-${h.name}-machine-id`, { host: h.sshHost, port: h.sshPort, user: h.sshUser, privateKey: args.privateKey }, { parent: this }).machineId,
+    }));
     this.registerOutputs({ addresses: args.machines.map((m) => m.address) });
   }
 }

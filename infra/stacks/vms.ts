@@ -8,7 +8,7 @@ import type { StackContext, StackOutputs } from "./types";
 /** Machines the user already has (the seeds' five VMs): Swarm over SSH, images built on the manager. */
 export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
   const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
-  const vms = new VmHosts("vms", { machines: cfg.vmHosts });
+  const vms = new VmHosts("vms", { machines: cfg.vmHosts, privateKey: key.privateKey });
   const swarm = deploySwarm(cfg, ctx, {
     hosts: vms.hosts,
     privateKey: key.privateKey,

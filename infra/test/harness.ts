@@ -41,6 +41,9 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       if (name.endsWith("-image-pin")) return { stdout: `pulling\n${name.replace(/-image-pin$/, "")}@sha256:${sha(name)}\n` };
       // A node ID is 25 lower-case letters and digits, as Swarm's.
       return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${sha(name).slice(0, 25)}\n` };
+    case "pulumi-nodejs:dynamic:Resource":
+      // The vms hosts' machine-id readers (infra/hosts/machine-id.ts): 32 hex digits, as /etc/machine-id.
+      return name.endsWith("-machine-id") ? { machineId: sha(name).slice(0, 32) } : {};
     case "kubernetes:core/v1:Service":
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
     case "kubernetes:apps/v1:Deployment":

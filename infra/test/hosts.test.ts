@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { countByType, isSecret, named, ofType, plain, registrations, reset, resolve, settle, setupMocks } from "./harness";
+import { countByType, isSecret, named, ofType, plain, registrations, reset, resolve, settle, setupMocks, sha } from "./harness";
 
 // Import the program only after the mocks are in place.
 let aws: typeof import("../hosts/aws");
@@ -127,21 +127,27 @@ describe("AwsHosts", () => {
 });
 
 describe("VmHosts", () => {
-  it("keeps each machine's own name whatever its place in the list, and creates nothing else", async () => {
+  it("keeps each machine's own name whatever its place in the list; creates only each one's machine-id reader", async () => {
     const v = new vms.VmHosts("vms", {
       machines: [
         { name: "10.0.0.11", address: "10.0.0.11", user: "root", port: 22, privateAddress: "10.0.0.11" },
         { name: "node2", address: "vm2.example", user: "admin", port: 2222, privateAddress: "192.168.1.12" },
         { name: "edge", address: "vm3.example", user: "admin", port: 22, privateAddress: "192.168.1.13" },
       ],
+      privateKey: "KEY",
     });
     await settle();
-    expect(countByType()).toEqual({ "dockercoins:hosts:VmHosts": 1 });
-    expect(v.hosts).toEqual([
+    expect(countByType()).toEqual({ "dockercoins:hosts:VmHosts": 1, "pulumi-nodejs:dynamic:Resource": 3 });
+    expect(v.hosts.map(({ identity: _, ...h }) => h)).toEqual([
       { name: "10.0.0.11", formerName: "node1", sshHost: "10.0.0.11", sshPort: 22, sshUser: "root", privateAddress: "10.0.0.11" },
       { name: "node2", formerName: undefined, sshHost: "vm2.example", sshPort: 2222, sshUser: "admin", privateAddress: "192.168.1.12" },
       { name: "edge", formerName: "node3", sshHost: "vm3.example", sshPort: 22, sshUser: "admin", privateAddress: "192.168.1.13" },
     ]);
+    // Each host's identity is its reader's machineId; the reader dials the host as the connection says.
+    const reader = named("vms-edge-machine-id").inputs;
+    expect(reader).toMatchObject({ host: "vm3.example", port: 22, user: "admin" });
+    expect(isSecret(reader.privateKey)).toBe(true);
+    expect(await resolve(v.hosts[2].identity!)).toBe(sha("vms-edge-machine-id").slice(0, 32));
   });
 });
 

@@ -86,6 +86,7 @@ describe("every Swarm target: exact resource counts", () => {
     expect(countByType()).toEqual({
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
+      "pulumi-nodejs:dynamic:Resource": 5, // each machine's /etc/machine-id, its identity
       "dockercoins:swarm:Cluster": 1,
       "command:remote:Command": 32,
       "command:local:Command": 5, // the live-manager search, each joined node's leave at destroy
