@@ -86,8 +86,13 @@ export const ROLLBACK: UpdateSpec = {
 const STOP_FIRST_UPDATE: UpdateSpec = { ...ROLLING_UPDATE, order: "stop-first" };
 const STOP_FIRST_ROLLBACK: UpdateSpec = { ...ROLLBACK, order: "stop-first" };
 
-/** Restart crashed tasks, but stop thrashing after 5 restarts within 2 minutes. */
-export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 5, windowS: 120 };
+/**
+ * Restart a failed task every 5 s, and never give up (maxAttempts 0, Swarm's default): a service whose task
+ * failed 5 times in a window would stay at 0 running for good, whatever comes back later. Seen on the heal of
+ * a lost first manager: webui, pinned to the new node1, is rejected ("No such image") until the heal pushes
+ * the images into its new registry, 5 times in a minute on a busy machine.
+ */
+export const RESTART: RestartSpec = { condition: "any", delayS: 5, maxAttempts: 0, windowS: 120 };
 
 const RESERVATION = { cpus: 0.05, memoryMiB: 32 };
 

@@ -53,7 +53,7 @@ describe("toServiceArgs", () => {
         },
         networksAdvanceds: [{ id: "net-id" }],
         // As the provider reads them back from Swarm: "2m", not "120s"; "0.0", not "0".
-        restartPolicy: { condition: "any", delay: "5s", maxAttempts: 5, window: "2m" },
+        restartPolicy: { condition: "any", delay: "5s", maxAttempts: 0, window: "2m" },
         resources: {
           limits: { nanoCpus: 500_000_000, memoryBytes: 128 * 1024 * 1024 },
           reservation: { nanoCpus: 50_000_000, memoryBytes: 32 * 1024 * 1024 },

@@ -94,7 +94,7 @@ describe("dockercoinsServices", () => {
       expect(s.update).toEqual(ROLLING_UPDATE);
       expect(s.rollback).toMatchObject({ parallelism: 1, failureAction: "pause" });
       expect(s.healthcheck).toEqual({ test: ["CMD", "node", "dist/lib/healthcheck.js"], intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10 });
-      expect(s.restart).toEqual({ condition: "any", delayS: 5, maxAttempts: 5, windowS: 120 });
+      expect(s.restart).toEqual({ condition: "any", delayS: 5, maxAttempts: 0, windowS: 120 });
       expect(s.limits!.cpus).toBeGreaterThan(0);
       expect(s.limits!.memoryMiB).toBeGreaterThanOrEqual(96);
     }
