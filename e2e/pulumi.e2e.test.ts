@@ -533,6 +533,72 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     await timed("preview after the heal", () => co.pulumi("preview --expect-no-changes"));
   }, 8 * MIN);
 
+  /** The Swarm as node1 sees it: its cluster id, and each node's "hostname id status availability manager-status". */
+  async function swarmView(): Promise<{ cluster: string; nodes: string[] }> {
+    return {
+      cluster: await onManager("docker info --format '{{.Swarm.Cluster.ID}}'"),
+      nodes: (await onManager("docker node ls --format '{{.Hostname}} {{.ID}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'")).split("\n").map((l) => l.trim()).sort(),
+    };
+  }
+  /** node1's container and its engine's volume removed: the first manager's host lost for real. */
+  async function loseNode1(): Promise<void> {
+    await docker(["rm", "-f", MANAGER]);
+    await docker(["volume", "rm", `${MANAGER}-docker`]);
+  }
+  /** Every service runs all its tasks, and hashes are counted again. */
+  async function runningAndMining(): Promise<void> {
+    await waitFor("every service running all its tasks", async () => {
+      const replicas = (await onManager("docker service ls --format '{{.Name}} {{.Replicas}}'")).split("\n");
+      return replicas.every((line) => / (\d+)\/\1( |$)/.test(line)) ? true : undefined; // "5/5 (max 1 per node)" for a global one
+    }, 2 * MIN, 2000);
+    const s1 = await readJson(WEBUI);
+    await waitFor("hashes counted again", async () => ((await readJson(WEBUI)).hashes > s1.hashes ? true : undefined), 60_000, 2000);
+  }
+
+  it("the first manager lost with managerCount 3: scripts/up.sh --refresh brings node1 back as a manager of the same Swarm", async () => {
+    await co.configSet("managerCount", "3");
+    try {
+      await timed("managerCount 3", () => co.up());
+      const before = await swarmView();
+      await loseNode1();
+      // `pulumi up --refresh` alone cannot: the docker provider reaches the Swarm through node1.
+      const r = await timed("node1 lost (3 managers): scripts/up.sh --refresh", () => co.sh(`DOCKERCOINS_STACK=${STACK} scripts/up.sh --refresh --skip-preview`));
+      expect(r.stderr).toContain("[up] the first manager does not answer over SSH: its host is lost");
+      expect(r.stdout).toContain("joined the live swarm as a manager through 10.213.0.12");
+      const after = await swarmView();
+      console.log(`[pulumi e2e] after node1's heal (3 managers):\n${after.nodes.join("\n")}`);
+      expect(after.cluster).toBe(before.cluster); // the same Swarm: it kept its quorum
+      expect(after.nodes).toHaveLength(5); // the old node1 entry removed
+      expect(after.nodes.find((l) => l.startsWith("node1 "))).toMatch(/ Ready Active (Leader|Reachable)$/);
+      // The other nodes are the same Swarm nodes as before (nobody left or re-joined).
+      const others = (v: typeof before) => v.nodes.filter((l) => !l.startsWith("node1 ")).map((l) => l.split(" ").slice(0, 2).join(" "));
+      expect(others(after)).toEqual(others(before));
+      for (const line of after.nodes) expect(line).toMatch(/ Ready Active/);
+      await runningAndMining();
+      await timed("preview after the heal (3 managers)", () => co.pulumi("preview --expect-no-changes"));
+    } finally {
+      await co.configSet("managerCount", "1");
+      await timed("managerCount back to 1", () => co.up());
+    }
+  }, 15 * MIN);
+
+  it("the first manager lost alone (managerCount 1): scripts/up.sh --refresh forms the Swarm again, the others follow, images pushed again", async () => {
+    const before = await swarmView();
+    await loseNode1();
+    const r = await timed("node1 lost (1 manager): scripts/up.sh --refresh", () => co.sh(`DOCKERCOINS_STACK=${STACK} scripts/up.sh --refresh --skip-preview`));
+    expect(r.stdout).toMatch(/leaving the swarm of 10\.213\.0\.11:2377 as it was/);
+    const after = await swarmView();
+    console.log(`[pulumi e2e] after node1's heal (1 manager):\n${after.nodes.join("\n")}`);
+    expect(after.cluster).not.toBe(before.cluster); // its Swarm was lost with it: a new one
+    expect(after.nodes).toHaveLength(5);
+    for (const line of after.nodes) expect(line).toMatch(/ Ready Active/);
+    // The registry is new and holds the four images again; the services pull from it.
+    const catalog = (await run("curl", ["-sf", "http://127.0.0.1:15000/v2/_catalog"])).stdout;
+    for (const svc of ["rng", "hasher", "worker", "webui"]) expect(catalog).toContain(`dockercoins/${svc}`);
+    await runningAndMining();
+    await timed("preview after the heal (1 manager)", () => co.pulumi("preview --expect-no-changes"));
+  }, 12 * MIN);
+
   it("an up killed 6 s in is finished by the next scripts/up.sh (its stale lock cancelled)", async () => {
     const workers = Number((await co.pulumi("config get dockercoins:workerReplicas")).stdout.trim());
     await co.configSet("workerReplicas", String(workers + 1));
@@ -558,7 +624,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     await co.pulumi("preview --expect-no-changes");
   }, 3 * MIN);
 
-  it("the network lab, short: every case measured or explained; the container IP beats the node's IP:port detour", async () => {
+  it("the network lab, short: every case measured or explained, side by side in its report; nothing left on the nodes", async () => {
     const outputs = JSON.parse((await co.pulumi("stack output --json")).stdout) as { sshCommand: string; nodes: string[] };
     const access = { ...parseSshCommand(outputs.sshCommand), nodes: parseNodes(outputs.nodes), overlay: NETWORK_NAME };
     const lab = await timed("network lab (2 s per case)", () => runNetworkLab({ access, target: "local", seconds: 2, log: (line) => console.log(line) }));
@@ -568,9 +634,9 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(lab.results.map((r) => r.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // The paths every Swarm has work: a figure each.
     for (const id of [1, 2, 3, 4, 5, 6, 7]) expect(gbps(id), `case ${id}`).toBeGreaterThan(0.05);
-    // The seed's lesson, wherever it runs: containers on one node talk faster on the container IP than
-    // through the node's IP and published port.
-    expect(gbps(6)!).toBeGreaterThan(gbps(5)!);
+    // Which path is faster (the seed's lesson: the container IP beats the node's IP:port detour) is the
+    // report's to show, side by side: two 2-s iperf3 runs on a shared 2-core machine are too close to call in
+    // a test (CI once measured 3.84 Gbit/s on the container IP against 4.22 through IP:port).
     // The rest is measured or says why not (this kernel has no IPVS: the routing mesh cannot work here).
     for (const r of lab.results) expect(r.gbps !== null || /\w/.test(r.unavailable ?? "")).toBe(true);
     const mesh = lab.results.find((r) => r.id === 9)!;
