@@ -615,12 +615,18 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     await co.up();
   }, 8 * MIN);
 
-  it("localSubnet on the live playground: refused in the preview, saying why and what to do; nothing changed", async () => {
+  it("localSubnet and swarmAddressPool on the live playground: refused in the preview, saying why and what to do; nothing changed", async () => {
     await co.configSet("localSubnet", "10.214.0.0/24");
     const r = await co.pulumi("preview", { allowFailure: true });
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toContain('dockercoins:localSubnet = "10.214.0.0/24" cannot be applied to the live playground: its nodes are on 10.213.0.0/24');
     await co.pulumi("config rm dockercoins:localSubnet");
+    // The same for the Swarm's overlay address pool, fixed when the Swarm formed.
+    await co.configSet("swarmAddressPool", "10.20.0.0/16");
+    const pool = await co.pulumi("preview", { allowFailure: true });
+    expect(pool.code).not.toBe(0);
+    expect(pool.stdout + pool.stderr).toContain('dockercoins:swarmAddressPool = "10.20.0.0/16" cannot be applied to the live playground: its Swarm was formed with 10.0.0.0/8');
+    await co.pulumi("config rm dockercoins:swarmAddressPool");
     await co.pulumi("preview --expect-no-changes");
   }, 3 * MIN);
 

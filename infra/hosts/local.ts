@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import { execFileSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { DOCKER_ADDR_POOL } from "../swarm/scripts";
 import { Host } from "./host";
 
 /**
@@ -31,6 +32,38 @@ export function subnetChangeRefusal(network: string, live: string | undefined, w
     `(network ${network}), and every node's address and Swarm membership comes from it. ` +
     `Set it back (pulumi config set dockercoins:localSubnet ${live}), or run \`pulumi destroy\` first and then \`pulumi up\` ` +
     `with the new subnet (a new cluster: the wallet and the logs start empty).`
+  );
+}
+
+/**
+ * The overlay address pool the playground's Swarm was formed with, read from the first node's engine ("a b"
+ * for several); undefined when that node is not there or in no Swarm (a fresh up: nothing to compare).
+ */
+export function liveAddressPool(firstNode: string): string | undefined {
+  try {
+    const out = execFileSync(
+      "docker",
+      ["exec", firstNode, "docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}"],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000 },
+    ).trim().split(" ");
+    return out[0] === "active" && out.length > 1 ? out.slice(1).join(" ") : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a swarmAddressPool change is refused on a live playground, or undefined: Swarm fixes its pool when it
+ * forms. Refused in the preview here; on other targets the init step stops the up with the same reason.
+ */
+export function addressPoolChangeRefusal(live: string | undefined, wanted: string | undefined): string | undefined {
+  const want = wanted ?? DOCKER_ADDR_POOL;
+  if (live === undefined || live === want) return undefined;
+  return (
+    `dockercoins:swarmAddressPool = ${wanted === undefined ? `unset (Docker's ${DOCKER_ADDR_POOL})` : `"${wanted}"`} cannot be applied ` +
+    `to the live playground: its Swarm was formed with ${live}, and a Swarm's address pool is fixed when it forms. ` +
+    `Set it back (${live === DOCKER_ADDR_POOL ? "pulumi config rm dockercoins:swarmAddressPool" : `pulumi config set dockercoins:swarmAddressPool ${live}`}), ` +
+    `or run \`pulumi destroy\` first and then \`pulumi up\` (a new Swarm: the wallet and the logs start empty).`
   );
 }
 

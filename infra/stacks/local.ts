@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import { ConfigRefusal } from "../config";
-import { LocalHosts, liveSubnet, subnetChangeRefusal } from "../hosts/local";
+import { addressPoolChangeRefusal, LocalHosts, liveAddressPool, liveSubnet, subnetChangeRefusal } from "../hosts/local";
 import { SshKey } from "../hosts/sshkey";
 import { deploySwarm, logsUiUrl } from "./swarm";
 import type { StackContext, StackOutputs } from "./types";
@@ -10,7 +10,10 @@ import type { StackContext, StackOutputs } from "./types";
 /** The playground: N dind node containers on this machine's engine, then the same Swarm path as VMs. */
 export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutputs {
   const prefix = `dockercoins-${ctx.stack}`;
-  const refusal = subnetChangeRefusal(`${prefix}-nodes`, liveSubnet(`${prefix}-nodes`), cfg.local.subnet);
+  // Settings a live playground cannot take, refused in the preview (read from this machine's engine).
+  const refusal =
+    subnetChangeRefusal(`${prefix}-nodes`, liveSubnet(`${prefix}-nodes`), cfg.local.subnet) ??
+    addressPoolChangeRefusal(liveAddressPool(`${prefix}-node1`), cfg.swarmAddressPool);
   if (refusal) throw new ConfigRefusal(refusal);
   const key = new SshKey("ssh-key", { dir: `${ctx.stateDir}/ssh`, privateKey: cfg.sshPrivateKey });
   const nodes = new LocalHosts("local", {

@@ -92,7 +92,7 @@ echo "ssh ready on $(hostname)"
 }
 
 /** Where Swarm takes overlay subnets from when \`swarm init\` is given no pool. */
-const DOCKER_ADDR_POOL = "10.0.0.0/8";
+export const DOCKER_ADDR_POOL = "10.0.0.0/8";
 
 /**
  * Makes this host the Swarm's first manager, or confirms it already is one. Standard input holds what

@@ -189,6 +189,22 @@ describe("LocalHosts", () => {
     expect(local.liveSubnet("dockercoins-no-such-network-here")).toBeUndefined();
   });
 
+  it("a swarmAddressPool change on a live playground is refused with the pool it was formed with; a fresh one or the same is not", () => {
+    expect(local.addressPoolChangeRefusal(undefined, "10.20.0.0/16")).toBeUndefined();
+    expect(local.addressPoolChangeRefusal("10.0.0.0/8", undefined)).toBeUndefined();
+    expect(local.addressPoolChangeRefusal("10.20.0.0/16", "10.20.0.0/16")).toBeUndefined();
+    const set = local.addressPoolChangeRefusal("10.0.0.0/8", "10.20.0.0/16");
+    expect(set).toContain('dockercoins:swarmAddressPool = "10.20.0.0/16" cannot be applied to the live playground: its Swarm was formed with 10.0.0.0/8');
+    expect(set).toContain("pulumi config rm dockercoins:swarmAddressPool");
+    const unset = local.addressPoolChangeRefusal("10.20.0.0/16", undefined);
+    expect(unset).toContain("dockercoins:swarmAddressPool = unset (Docker's 10.0.0.0/8) cannot be applied");
+    expect(unset).toContain("pulumi config set dockercoins:swarmAddressPool 10.20.0.0/16");
+  });
+
+  it("reads no live address pool where the first node's container does not exist", () => {
+    expect(local.liveAddressPool("dockercoins-no-such-node-here")).toBeUndefined();
+  });
+
   it("builds the node image once and runs 5 unprivileged dind containers on a private bridge", async () => {
     new local.LocalHosts("local", LOCAL_ARGS);
     await settle();
