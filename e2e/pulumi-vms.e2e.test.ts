@@ -40,6 +40,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
 
   it("a stack on the playground's public passphrase is refused before anything is created; re-encrypted, it goes on", async () => {
     // As a user who sourced scripts/pulumi-env.sh without a passphrase of their own: the public one.
+    await co.sh("npm ci --no-audit --no-fund", { timeoutMs: 5 * MIN });
     await co.sh(`pulumi stack init ${VMS_STACK}`);
     // Every Docker Hub pull goes through the mirror: the services' (registry, redis) and the image builds'.
     for (const [k, v] of Object.entries({
