@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import { execFileSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DOCKER_ADDR_POOL } from "../swarm/scripts";
+import { ADDR_POOL_FORMAT, DOCKER_ADDR_POOL } from "../swarm/scripts";
 import { Host } from "./host";
 
 /**
@@ -43,7 +43,7 @@ export function liveAddressPool(firstNode: string): string | undefined {
   try {
     const out = execFileSync(
       "docker",
-      ["exec", firstNode, "docker", "info", "--format", "{{.Swarm.LocalNodeState}} {{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}"],
+      ["exec", firstNode, "docker", "info", "--format", `{{.Swarm.LocalNodeState}} ${ADDR_POOL_FORMAT}`],
       { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 20_000 },
     ).trim().split(" ");
     return out[0] === "active" && out.length > 1 ? out.slice(1).join(" ") : undefined;

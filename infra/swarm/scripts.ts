@@ -94,6 +94,9 @@ echo "ssh ready on $(hostname)"
 /** Where Swarm takes overlay subnets from when \`swarm init\` is given no pool. */
 export const DOCKER_ADDR_POOL = "10.0.0.0/8";
 
+/** `docker info --format` of the pools a Swarm was formed with ("a b " for several): init and the playground's preview read it alike. */
+export const ADDR_POOL_FORMAT = "{{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}";
+
 /**
  * Makes this host the Swarm's first manager, or confirms it already is one. Standard input holds what
  * liveManagerScript found ("address token", or nothing): a new machine joins that live manager's Swarm as a
@@ -113,7 +116,7 @@ if [ "$state" = active ]; then
     fail "this node is already a worker of another swarm; run 'docker swarm leave' on it first"
   fi
   # Swarm fixes its overlay address pool when it forms: a changed swarmAddressPool cannot reach a live Swarm.
-  pool=$($SUDO docker info --format '{{range .Swarm.Cluster.DefaultAddrPool}}{{.}} {{end}}')
+  pool=$($SUDO docker info --format ${shq(ADDR_POOL_FORMAT)})
   [ "\${pool% }" = ${shq(pool ?? DOCKER_ADDR_POOL)} ] ||
     fail "dockercoins:swarmAddressPool is ${pool ?? `unset (Docker's ${DOCKER_ADDR_POOL})`}, but this Swarm was formed with \${pool% }, and a Swarm's address pool is fixed when it forms: set it back, or pulumi destroy and up again (a new Swarm)"
   log "already a swarm manager"
