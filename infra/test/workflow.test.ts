@@ -1,4 +1,4 @@
-// A linter for .github/workflows/pulumi.yml: structure, pinned actions, least-privilege permissions,
+// A linter for .github/workflows/pulumi.yml: structure, actions pinned to commit SHAs, least-privilege permissions,
 // and the Pulumi steps the README promises (preview with a PR comment, up on main).
 import * as fs from "fs";
 import * as path from "path";
@@ -39,10 +39,23 @@ describe("workflow structure", () => {
     }
   });
 
-  it("pins every action to a release tag or a commit SHA, never a branch", () => {
+  it("pins every action to a full commit SHA with its release in a comment, the same one wherever it is used", () => {
     const uses = Object.values(jobs).flatMap((j: any) => j.steps.map((s: any) => s.uses).filter(Boolean));
     expect(uses.length).toBe(10);
-    for (const u of uses) expect(u, u).toMatch(/^[\w-]+\/[\w-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+    // A tag can be moved to other code; a commit cannot. These jobs hold id-token: write.
+    for (const u of uses) expect(u, u).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    // The comment is only on the raw line: `uses: owner/repo@<sha> # vX.Y.Z`.
+    const lines = text.split("\n").filter((l) => /^\s*(- )?uses:/.test(l));
+    expect(lines.length).toBe(uses.length);
+    const pinOf = new Map<string, string>();
+    for (const l of lines) {
+      const m = l.match(/^\s*(?:- )?uses: ([\w.-]+\/[\w.-]+)@([0-9a-f]{40}) # (v\d+\.\d+\.\d+)$/);
+      expect(m, l).not.toBeNull();
+      const [, action, sha, version] = m!;
+      expect(pinOf.get(action) ?? `${sha} ${version}`, l).toBe(`${sha} ${version}`);
+      pinOf.set(action, `${sha} ${version}`);
+    }
+    expect([...pinOf.keys()].sort()).toEqual(["actions/checkout", "actions/setup-node", "aws-actions/configure-aws-credentials", "pulumi/actions"]);
   });
 
   it("least privilege: read-only by default, pull-requests: write only where the preview comments", () => {
