@@ -1,5 +1,6 @@
 // A linter for .github/workflows/pulumi.yml: structure, actions pinned to commit SHAs, least-privilege permissions,
-// and the Pulumi steps the README promises (preview with a PR comment, up on main).
+// the Pulumi steps the README promises (preview with a PR comment, up on main), the split between the preview's
+// read-only credentials and the deploy ones, and the IAM policies infra/README.md gives for both roles.
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
@@ -16,8 +17,28 @@ const pulumiStep = (job: string) => {
   return found[0];
 };
 
-/** The secrets the header comment documents; the workflow may use no others. */
-const DOCUMENTED_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "GITHUB_TOKEN"];
+const header = text.split("\nname:")[0];
+/** `secrets.X` / `vars.X` referenced anywhere in a value (a job, a step). */
+const refs = (kind: "secrets" | "vars", where: unknown) => [...new Set([...JSON.stringify(where).matchAll(new RegExp(`\\b${kind}\\.([A-Z_]+)`, "g"))].map((m) => m[1]))].sort();
+
+/** The secrets and variables the header comment documents; the workflow may use no others. */
+const DOCUMENTED_SECRETS = ["PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_PREVIEW_ACCESS_TOKEN", "PULUMI_PREVIEW_CONFIG_PASSPHRASE", "GITHUB_TOKEN"];
+const DOCUMENTED_VARS = ["AWS_PREVIEW_ROLE_ARN", "AWS_REGION", "AWS_ROLE_ARN", "PULUMI_BACKEND_URL", "PULUMI_STACK"];
+/** The fork guard: a pull request's preview runs only for branches of this repository. */
+const PREVIEW_IF = "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository";
+
+/** The fenced ```json <label> blocks of infra/README.md's CI section. */
+const readme = fs.readFileSync(path.resolve(__dirname, "../README.md"), "utf8");
+const ciSection = readme.slice(readme.indexOf("\n## CI\n"), readme.indexOf("\n## Tests\n"));
+const policies = Object.fromEntries([...ciSection.matchAll(/^```json ([\w-]+)\n([^]*?)^```$/gm)].map((m) => [m[1], m[2]]));
+const policy = (label: string) => {
+  expect(policies[label], `infra/README.md has a \`\`\`json ${label} block`).toBeDefined();
+  return JSON.parse(policies[label]) as { Version: string; Statement: any[] };
+};
+const actionsOf = (p: { Statement: any[] }) => p.Statement.flatMap((s) => [s.Action].flat() as string[]);
+/** Does one of the policy's actions (wildcards allowed) grant `action`? */
+const grants = (p: { Statement: any[] }, action: string) =>
+  actionsOf(p).some((a) => new RegExp(`^${a.replace(/[.]/g, "\\.").replace(/\*/g, ".*")}$`).test(action));
 
 describe("workflow structure", () => {
   it("has a name, triggers on pull requests and pushes to main only", () => {
@@ -65,12 +86,17 @@ describe("workflow structure", () => {
     expect(jobs.up.permissions).toEqual({ contents: "read", "id-token": "write" });
   });
 
-  it("uses only documented secrets, and documents each of them in the header", () => {
-    const used = [...new Set([...text.matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]))].sort();
-    expect(used).toEqual([...DOCUMENTED_SECRETS].sort());
-    const header = text.split("\nname:")[0];
-    for (const s of DOCUMENTED_SECRETS.filter((x) => x !== "GITHUB_TOKEN")) expect(header, s).toContain(s);
-    expect(header).toContain("PULUMI_STACK");
+  it("uses only documented secrets and variables, and documents each of them in the header and the README", () => {
+    expect(refs("secrets", wf)).toEqual([...DOCUMENTED_SECRETS].sort());
+    expect(refs("vars", wf)).toEqual([...DOCUMENTED_VARS].sort());
+    for (const name of [...DOCUMENTED_SECRETS.filter((x) => x !== "GITHUB_TOKEN"), ...DOCUMENTED_VARS]) {
+      expect(header, name).toMatch(new RegExp(`\\b${name}\\b`));
+      expect(ciSection, name).toMatch(new RegExp(`\\b${name}\\b`));
+    }
+    // The deploy secrets are the production environment's; the header says so and where the policies are.
+    expect(header).toMatch(/environment `production`[^]*Environment secrets \(not repository secrets/);
+    expect(header).toContain("deployment branches `main` only");
+    expect(header).toContain("infra/README.md (section CI)");
   });
 });
 
@@ -81,15 +107,39 @@ describe("the Pulumi jobs", () => {
     expect(jobs.up.needs).toBe("test");
   });
 
-  it("preview runs on pull requests and comments on the PR", () => {
-    expect(jobs.preview.if).toBe("github.event_name == 'pull_request'");
+  it("preview runs on pull requests from branches of this repository only, says why forks skip it, and comments on the PR", () => {
+    // Forks get no secrets: a skipped (grey) check instead of a red one, and their code never sees credentials.
+    expect(jobs.preview.if).toBe(PREVIEW_IF);
+    expect(jobs.preview.name).toMatch(/^pulumi preview \(.*skipped for forks/);
     const step = pulumiStep("preview");
     expect(step.with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ vars.PULUMI_STACK }}", "github-token": "${{ secrets.GITHUB_TOKEN }}" });
+    // A refresh reads every resource (the hosts over SSH too): not with the read-only role and no SSH.
+    expect(step.with.refresh).toBe(false);
   });
 
-  it("up runs only on pushes to main, behind the production environment", () => {
+  it("the preview holds no deploy credential: its own role and secrets, no SSH opening, no environment", () => {
+    const preview = jobs.preview;
+    expect(preview.environment).toBeUndefined();
+    expect(JSON.stringify(preview)).not.toMatch(/\bvars\.AWS_ROLE_ARN\b/);
+    expect(refs("vars", preview)).toContain("AWS_PREVIEW_ROLE_ARN");
+    // A preview never dials the hosts: nothing opens their SSH to the runner.
+    expect(JSON.stringify(preview)).not.toContain("ci-ssh-access");
+    // Not one secret of the deploy job.
+    const upSecrets = refs("secrets", jobs.up);
+    expect(upSecrets).toEqual(["PULUMI_ACCESS_TOKEN", "PULUMI_CONFIG_PASSPHRASE"]);
+    expect(refs("secrets", preview).filter((s) => upSecrets.includes(s))).toEqual([]);
+    expect(pulumiStep("preview").env).toEqual({
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
+      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_PREVIEW_CONFIG_PASSPHRASE }}",
+    });
+  });
+
+  it("up runs only on pushes to main, behind the production environment, with the deploy role", () => {
     expect(jobs.up.if).toBe("github.event_name == 'push' && github.ref == 'refs/heads/main'");
+    // The deploy role trusts this environment only (sub repo:OWNER/REPO:environment:production).
     expect(jobs.up.environment).toBe("production");
+    expect(refs("vars", jobs.up)).toContain("AWS_ROLE_ARN");
+    expect(refs("vars", jobs.up)).not.toContain("AWS_PREVIEW_ROLE_ARN");
     expect(pulumiStep("up").with).toMatchObject({ command: "up", "stack-name": "${{ vars.PULUMI_STACK }}" });
     expect(pulumiStep("up").with["comment-on-pr"]).toBeUndefined();
   });
@@ -107,16 +157,15 @@ describe("the Pulumi jobs", () => {
     for (const job of ["preview", "up"]) {
       const names = steps(job).map((s) => s.uses ?? s.run);
       const creds = steps(job).find((s) => String(s.uses ?? "").startsWith("aws-actions/configure-aws-credentials@"));
-      expect(creds?.with, job).toEqual({ "role-to-assume": "${{ vars.AWS_ROLE_ARN }}", "aws-region": "${{ vars.AWS_REGION }}" });
+      const role = job === "preview" ? "AWS_PREVIEW_ROLE_ARN" : "AWS_ROLE_ARN";
+      expect(creds?.with, job).toEqual({ "role-to-assume": `\${{ vars.${role} }}`, "aws-region": "${{ vars.AWS_REGION }}" });
       expect(names.indexOf(creds.uses), job).toBeLessThan(names.findIndex((n: string) => n.startsWith("pulumi/actions@")));
     }
-    const header = text.split("\nname:")[0];
-    expect(header).toContain("AWS_ROLE_ARN");
     expect(header).toContain("awsAdminCidr");
   });
 
-  it("the runner's SSH to the instances is opened after the AWS credentials, before Pulumi, and always revoked", () => {
-    for (const job of ["preview", "up"]) {
+  it("up's runner gets SSH to the instances after the AWS credentials, before Pulumi, and always revokes it", () => {
+    for (const job of ["up"]) {
       const names = steps(job).map((s) => s.uses ?? s.run);
       const at = (n: string) => names.findIndex((x: string) => x.startsWith(n));
       const open = at("scripts/ci-ssh-access.sh open");
@@ -146,3 +195,69 @@ describe("the Pulumi jobs", () => {
     expect(wf.concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
   });
 });
+
+describe("the roles' IAM policies (infra/README.md, section CI)", () => {
+  it("documents exactly the two roles' trust and permission policies, each valid JSON", () => {
+    expect(Object.keys(policies).sort()).toEqual(["deploy-role-permissions", "deploy-role-trust", "preview-role-permissions", "preview-role-trust"]);
+    for (const label of Object.keys(policies)) {
+      const p = policy(label);
+      expect(p.Version, label).toBe("2012-10-17");
+      expect(p.Statement.length, label).toBeGreaterThan(0);
+      for (const s of p.Statement) expect(s.Effect, label).toBe("Allow");
+    }
+  });
+
+  it("each role trusts GitHub's OIDC tokens for one exact sub claim: pull requests, or the production environment", () => {
+    for (const [label, sub] of [
+      ["preview-role-trust", "repo:OWNER/REPO:pull_request"],
+      ["deploy-role-trust", "repo:OWNER/REPO:environment:production"],
+    ]) {
+      const { Statement } = policy(label);
+      expect(Statement, label).toHaveLength(1);
+      const [s] = Statement;
+      expect(s.Action, label).toBe("sts:AssumeRoleWithWebIdentity");
+      expect(s.Principal, label).toEqual({ Federated: "arn:aws:iam::ACCOUNT_ID:oidc-provider/token.actions.githubusercontent.com" });
+      // StringEquals only: a StringLike with a wildcard would admit other branches, events or environments.
+      expect(s.Condition, label).toEqual({
+        StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": sub },
+      });
+    }
+  });
+
+  it("the preview role only reads: EC2 Describe*, the state, kms:Decrypt, and covers the program's lookups", () => {
+    const p = policy("preview-role-permissions");
+    for (const a of actionsOf(p)) expect(a).toMatch(/^(ec2:Describe\*|s3:GetObject|s3:ListBucket|kms:Decrypt)$/);
+    // The data sources infra/hosts/aws.ts reads at preview time, and the EC2 call each one makes.
+    const lookups: Record<string, string> = { getAmi: "ec2:DescribeImages", getVpcs: "ec2:DescribeVpcs" };
+    const aws = fs.readFileSync(path.resolve(__dirname, "../hosts/aws.ts"), "utf8");
+    const used = [...new Set([...aws.matchAll(/aws\.ec2\s*\.(get\w+?)(?:Output)?\(/g)].map((m) => m[1]))].sort();
+    expect(used, "a new data source needs its action here and in the README's policy").toEqual(Object.keys(lookups).sort());
+    for (const f of used) expect(grants(p, lookups[f]), f).toBe(true);
+  });
+
+  it("the deploy role manages the program's EC2 resources and allows every call of scripts/ci-ssh-access.sh", () => {
+    const p = policy("deploy-role-permissions");
+    const aws = fs.readFileSync(path.resolve(__dirname, "../hosts/aws.ts"), "utf8");
+    // Create and delete of each resource type the program declares.
+    const lifecycle: Record<string, string[]> = {
+      "ec2.Instance": ["ec2:RunInstances", "ec2:TerminateInstances", "ec2:StopInstances", "ec2:StartInstances", "ec2:ModifyInstanceAttribute"],
+      "ec2.KeyPair": ["ec2:ImportKeyPair", "ec2:DeleteKeyPair"],
+      "ec2.SecurityGroup": ["ec2:CreateSecurityGroup", "ec2:DeleteSecurityGroup"],
+      "vpc.SecurityGroupIngressRule": ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+      "vpc.SecurityGroupEgressRule": ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"],
+    };
+    const declared = [...new Set([...aws.matchAll(/new aws\.(\w+\.[A-Z]\w*)\(/g)].map((m) => m[1]))];
+    expect(declared.sort(), "a new resource type needs its actions here and in the README's policy").toEqual(Object.keys(lifecycle).sort());
+    for (const t of declared) for (const a of lifecycle[t]) expect(grants(p, a), `${t}: ${a}`).toBe(true);
+    expect(grants(p, "ec2:CreateTags")).toBe(true);
+    // The SSH-opening script: every `aws ec2 <command>` it runs, as its IAM action.
+    const script = fs.readFileSync(path.resolve(__dirname, "../../scripts/ci-ssh-access.sh"), "utf8");
+    const calls = [...new Set([...script.matchAll(/aws ec2 ([a-z-]+)/g)].map((m) => `ec2:${m[1].replace(/(^|-)([a-z])/g, (_, __, c) => c.toUpperCase())}`))].sort();
+    expect(calls).toEqual(["ec2:AuthorizeSecurityGroupIngress", "ec2:DescribeSecurityGroups", "ec2:RevokeSecurityGroupIngress"]);
+    for (const a of calls) expect(grants(p, a), a).toBe(true);
+    // And the preview role can do none of what changes something.
+    const preview = policy("preview-role-permissions");
+    for (const a of [...Object.values(lifecycle).flat(), "ec2:CreateTags", "s3:PutObject", "s3:DeleteObject"]) expect(grants(preview, a), a).toBe(false);
+  });
+});
+
