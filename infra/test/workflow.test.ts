@@ -1,7 +1,9 @@
 // A linter for .github/workflows/pulumi.yml: structure, actions pinned to commit SHAs, least-privilege permissions,
 // the Pulumi steps the README promises (preview with a PR comment, up on main), the split between the preview's
 // read-only credentials and the deploy ones, and the IAM policies infra/README.md gives for both roles.
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -261,3 +263,21 @@ describe("the roles' IAM policies (infra/README.md, section CI)", () => {
   });
 });
 
+/** actionlint, where it was installed (PATH, or `GOBIN=~/.cache/dockercoins/tools go install ...actionlint@latest`). */
+const actionlint = [
+  ...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, "actionlint")),
+  path.join(os.homedir(), ".cache/dockercoins/tools/actionlint"),
+].find((f) => fs.existsSync(f));
+if (!actionlint) {
+  console.warn(
+    "SKIPPED actionlint: no actionlint on PATH nor in ~/.cache/dockercoins/tools (GOBIN=~/.cache/dockercoins/tools go install github.com/rhysd/actionlint/cmd/actionlint@latest)",
+  );
+}
+
+describe("actionlint", () => {
+  it.skipIf(!actionlint)("finds nothing in the workflow", () => {
+    // Exit status 1 (findings) throws, with its report in the message.
+    const out = execFileSync("nice", [actionlint!, "-no-color", FILE], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    expect(out).toBe("");
+  });
+});
