@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import { execFileSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { normalizeContextModes } from "../images/context-modes";
 import { ADDR_POOL_FORMAT, DOCKER_ADDR_POOL } from "../swarm/scripts";
 import { Host } from "./host";
 
@@ -142,7 +143,9 @@ export class LocalHosts extends pulumi.ComponentResource {
     super("dockercoins:hosts:LocalHosts", name, {}, opts);
     const child = { parent: this };
 
-    // Built on this machine's engine and never pushed: the containers use its image ID.
+    // Built on this machine's engine and never pushed: the containers use its image ID. Its context's modes
+    // made umask-independent first: a changed digest would re-create every node.
+    normalizeContextModes(args.nodeImageContext);
     const image = new docker.Image(
       `${name}-node-image`,
       {

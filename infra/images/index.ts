@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { normalizeContextModes } from "./context-modes";
 
 export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as const;
 export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
@@ -51,6 +52,7 @@ export class Images extends pulumi.ComponentResource {
     this.images = {};
     this.refs = {};
     const registry = args.registry;
+    normalizeContextModes(args.context); // one digest whatever the checkout's umask
     for (const svc of args.names) {
       const image = new docker.Image(
         `${name}-${svc}`,
