@@ -63,9 +63,21 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
 
   it("pulumi up installs Docker over SSH (sudo), forms a 5-node Swarm and mines ~3.3 hashes/s", async () => {
     for (const v of [1, 5]) expect(await vms.sh(v, "command -v dockerd || echo none")).toBe("none");
+    // What every local user sees while the Swarm forms: each machine's process list, sampled 10 times a second.
+    const all = [1, 2, 3, 4, 5];
+    for (const v of all) await vms.sh(v, "nohup sh -c 'while :; do ps -eo args >>/var/log/ps-samples; sleep 0.1; done' >/dev/null 2>&1 &");
     const r = await timed("vms: fresh up (Docker installed by the bootstrap)", () =>
       co.upScript(),
     );
+    for (const v of all) await vms.sh(v, "pkill -f ps-samples || true");
+    // The join token is in no command line: not in a process list during the joins, not in sudo's log.
+    const ps = await Promise.all(all.map((v) => vms.sh(v, "cat /var/log/ps-samples")));
+    const sudoLog = await Promise.all(all.map((v) => vms.sh(v, "cat /var/log/sudo.log")));
+    for (const [i, text] of [...ps, ...sudoLog].entries()) expect(text.match(/SWMTKN-1-\S*/)?.[0], `vm${(i % 5) + 1}`).toBeUndefined();
+    // ...and both watched the joins (else their silence proves nothing): vm2-5 joined through the API, with sudo.
+    const joins = (texts: string[]) => texts.slice(1).filter((t) => /curl .*http:\/\/localhost\/swarm\/join/.test(t)).length;
+    expect(joins(ps), "joins caught in the process lists").toBeGreaterThanOrEqual(1);
+    expect(joins(sudoLog), "joins in sudo's log").toBe(4);
     expect(r.stdout).toMatch(/Resources:\s+\+ \d+ created/);
     for (const v of [1, 2, 3, 4, 5]) {
       expect(await vms.sh(v, "dpkg-query -W -f '${Status}' docker.io")).toBe("install ok installed");

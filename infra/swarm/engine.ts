@@ -149,6 +149,15 @@ if ! command -v dockerd >/dev/null 2>&1; then
     *) fail "cannot install Docker on \${PRETTY_NAME:-this OS}: install it by hand (docker.io or docker-ce) and re-run" ;;
   esac
 fi
+# The Swarm join talks to the engine's API with curl (the join token in a request body, in no command line).
+# Cloud images and the RHEL family have it; a minimal Debian may not.
+if ! command -v curl >/dev/null 2>&1; then
+  . /etc/os-release
+  [ "$(docker_install_method)" = apt ] || fail "curl is missing: install it (the Swarm join needs it) and re-run"
+  log "installing curl with apt"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq curl >/dev/null
+fi
 ${ENGINE_FUNCTIONS}
 
 # --- 2. daemon.json, on a host not in a Swarm yet (a live node's is changed by the rolling step) ---

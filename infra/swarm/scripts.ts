@@ -51,6 +51,22 @@ export function script(name: string, body: string): string {
 // Shared by the scripts that talk to the local engine: its swarm state in one word.
 const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }`;
 
+// \`docker swarm join --token\` would put the token in a command line: \`ps\` shows it to every local user,
+// and sudo logs it (auth.log, the journal). The engine's API takes it in a request body instead, which
+// curl reads from standard input (a here-string, written by bash itself: no process has it as an argument).
+// Prints the engine's answer ("" on success, its error message otherwise) and fails when the join did.
+const SWARM_JOIN = `swarm_join() { # TOKEN ADVERTISE_ADDR MANAGER_ADDR
+  local body answer code
+  body=$(printf '{"ListenAddr":"0.0.0.0:2377","AdvertiseAddr":"%s","RemoteAddrs":["%s"],"JoinToken":"%s"}' "$2" "$3" "$1")
+  answer=$($SUDO curl -sS --unix-socket /var/run/docker.sock -X POST -H 'Content-Type: application/json' \\
+    --data-binary @- -w '\\n%{http_code}' http://localhost/swarm/join <<<"$body" 2>&1) || { echo "$answer"; return 1; }
+  code=\${answer##*$'\\n'}
+  answer=\${answer%$'\\n'*}
+  [ "$code" = 200 ] && return 0
+  echo "$answer" | sed -n 's/.*"message":"\\(.*\\)"}.*/\\1/p; t; p'
+  return 1
+}`;
+
 // Find a node's ID from its address as the managers see it (works on every provider, where host
 // names may be anything): workers report Status.Addr, managers also ManagerStatus.Addr (ip:2377).
 // A host replaced at the same address joins as a new node while its old entry stays Down: every match
@@ -128,7 +144,8 @@ else
     [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no manager join token for the live manager $via"
     # Docker gives up waiting after 20 s while the join goes on (a Raft that just elected a leader, a busy
     # machine): wait for it.
-    out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" "$via:2377" 2>&1) || case "$out" in
+${SWARM_JOIN}
+    out=$(swarm_join "$token" ${shq(addr)} "$via:2377") || case "$out" in
       *"Timeout was reached before node joined"*) log "the join goes on in the background: waiting for it" ;;
       *) fail "joining the live swarm through $via failed: $out" ;;
     esac
@@ -203,9 +220,10 @@ if [ "$state" = active ]; then
   esac
 fi
 if [ "$state" = pending ] || [ "$state" = error ]; then $SUDO docker swarm leave --force >/dev/null 2>&1 || true; fi
+${SWARM_JOIN}
 out=""
 for attempt in 1 2 3 4 5 6; do
-  if out=$($SUDO docker swarm join --advertise-addr ${shq(addr)} --token "$token" ${shq(managerEndpoint)} 2>&1); then
+  if out=$(swarm_join "$token" ${shq(addr)} ${shq(managerEndpoint)}); then
     log "joined the swarm of ${managerEndpoint}"
     $SUDO docker info --format '{{.Swarm.NodeID}}'
     exit 0

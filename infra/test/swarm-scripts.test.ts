@@ -1,4 +1,7 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DOCKER_INSTALL_METHOD, bootstrapDockerScript, engineConfigScript } from "../swarm/engine";
 import {
@@ -147,7 +150,7 @@ describe("swarm scripts", () => {
   });
 
   it("join uses the manager's port 2377 unless one is given", () => {
-    expect(rendered.swarmJoin).toContain(`--token "$token" '10.0.0.11:2377'`);
+    expect(rendered.swarmJoin).toContain(`swarm_join "$token" '10.0.0.12' '10.0.0.11:2377'`);
     expect(swarmJoinScript({ managerAddr: "10.0.0.11:4000", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" })).toContain("'10.0.0.11:4000'");
   });
 
@@ -156,6 +159,30 @@ describe("swarm scripts", () => {
     expect(checkJoinToken(` ${TOKEN}\n`)).toBe(`${TOKEN}\n`);
     // The token is never part of the script text (a failed remote command prints its text).
     expect(swarmJoinScript({ managerAddr: "10.0.0.11", advertiseAddr: "10.0.0.12", managerNodeId: "p3j0k5v2n7rrd0b5g8lxq1a9c" })).not.toMatch(/SWMTKN-1-[a-z0-9]/);
+  });
+
+  it("no script hands a join token to a program as an argument: joins go to the engine's API, the body on curl's stdin", () => {
+    for (const [name, text] of Object.entries(rendered)) expect(text, name).not.toMatch(/--token|swarm join /);
+    // Run the join with stand-ins that record what each program was given: its arguments and its stdin.
+    const dir = mkdtempSync(join(tmpdir(), "swarm-join-"));
+    try {
+      writeFileSync(join(dir, "docker"), `#!/bin/bash\necho "$*" >>${dir}/argv\ncase "$*" in *LocalNodeState*) echo inactive ;; *NodeID*) echo n3wn0de1d ;; esac\n`, { mode: 0o755 });
+      writeFileSync(join(dir, "curl"), `#!/bin/bash\necho "$*" >>${dir}/argv\ncat >${dir}/body\nprintf '\\n200'\n`, { mode: 0o755 });
+      const r = spawnSync("bash", ["-c", rendered.swarmJoin], { input: `${TOKEN}\n`, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(r.stderr).toContain("[swarm-join] joined the swarm of 10.0.0.11:2377");
+      expect(r.stdout.trim()).toBe("n3wn0de1d");
+      const argv = readFileSync(join(dir, "argv"), "utf8");
+      expect(argv).toContain("--unix-socket /var/run/docker.sock -X POST");
+      expect(argv).not.toContain("SWMTKN");
+      expect(JSON.parse(readFileSync(join(dir, "body"), "utf8"))).toEqual({ ListenAddr: "0.0.0.0:2377", AdvertiseAddr: "10.0.0.12", RemoteAddrs: ["10.0.0.11:2377"], JoinToken: TOKEN });
+      // The engine's refusal: its message, not the JSON around it.
+      writeFileSync(join(dir, "curl"), `#!/bin/bash\ncat >/dev/null\nprintf '{"message":"rpc error: certificate has expired"}\\n500'\n`, { mode: 0o755 });
+      const refused = spawnSync("bash", ["-c", rendered.swarmJoin], { input: `${TOKEN}\n`, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("join rejected by TLS (rpc error: certificate has expired)");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("join tokens are printed alone on stdout", () => {
