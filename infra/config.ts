@@ -71,6 +71,8 @@ export interface DockerCoinsConfig {
     port: number;
     /** How long lines are kept, e.g. 7d. */
     retention: string;
+    /** The most disk the store may use (VictoriaLogs' units, e.g. 2GiB): past it, the oldest days go first. */
+    maxDisk: string;
   };
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
@@ -145,7 +147,7 @@ export const KNOWN_KEYS = [
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
   "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
   "httplatTarget", "loadTest", "loadTestImage",
-  "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention",
+  "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention", "logsMaxDisk",
 ] as const;
 export type ConfigKey = (typeof KNOWN_KEYS)[number];
 
@@ -318,6 +320,11 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
   if (!/^\d+[hdwy]$/.test(logsRetention) || Number.parseInt(logsRetention) === 0) {
     throw new ConfigError("logsRetention", logsRetention, "a duration such as 12h, 7d, 4w or 1y");
   }
+  // The store shares the first manager's disk with redis and the Raft log: it drops its oldest days past this.
+  const logsMaxDisk = raw.logsMaxDisk ?? "1GiB";
+  if (!/^\d+(MiB|GiB)$/.test(logsMaxDisk) || Number.parseInt(logsMaxDisk) === 0) {
+    throw new ConfigError("logsMaxDisk", logsMaxDisk, "a size such as 512MiB or 2GiB");
+  }
 
   const hpa = oneOf(raw, "hpa", ["none", "cpu", "latency"] as const, "cpu");
   const prometheus = bool(raw, "prometheus", true);
@@ -351,6 +358,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       agentImage: str(raw, "logsAgentImage", "victoriametrics/vlagent:v1.52.1"),
       port: logsPort,
       retention: logsRetention,
+      maxDisk: logsMaxDisk,
     },
     registryMirror,
     swarmAddressPool,

@@ -18,6 +18,8 @@ export interface LogsManifestArgs {
   agentImage: string;
   /** How long lines are kept, e.g. 7d. */
   retention: string;
+  /** The most disk the store may use, e.g. 1GiB; its volume claims twice that (room for the store's merges). */
+  maxDisk: string;
 }
 
 export interface LogsManifests {
@@ -32,6 +34,13 @@ export interface LogsManifests {
   agent: k8s.apps.v1.DaemonSetArgs;
 }
 
+/** Twice the store's cap, in Kubernetes' units ("1GiB" -> "2Gi"): a full store still has room to merge. */
+function claimFor(maxDisk: string): string {
+  const m = /^(\d+)(MiB|GiB)$/.exec(maxDisk);
+  if (!m) throw new Error(`maxDisk must be a size such as 512MiB or 2GiB, got ${JSON.stringify(maxDisk)}`);
+  return `${2 * Number(m[1])}${m[2] === "GiB" ? "Gi" : "Mi"}`;
+}
+
 export function logsManifests(a: LogsManifestArgs): LogsManifests {
   const { namespace } = a;
   const storeLabels = { app: LOGS_STORE };
@@ -42,7 +51,7 @@ export function logsManifests(a: LogsManifestArgs): LogsManifests {
   return {
     claim: {
       metadata: { name: LOGS_CLAIM, namespace },
-      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "2Gi" } } },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: claimFor(a.maxDisk) } } },
     },
     store: {
       metadata: { name: LOGS_STORE, namespace, labels: storeLabels },
@@ -59,7 +68,7 @@ export function logsManifests(a: LogsManifestArgs): LogsManifests {
                 name: LOGS_STORE,
                 image: a.image,
                 imagePullPolicy: "IfNotPresent",
-                args: ["-storageDataPath=/data", `-retentionPeriod=${a.retention}`],
+                args: ["-storageDataPath=/data", `-retentionPeriod=${a.retention}`, `-retention.maxDiskSpaceUsageBytes=${a.maxDisk}`],
                 ports: [{ containerPort: STORE_PORT }],
                 readinessProbe: { httpGet: http, periodSeconds: 5 },
                 livenessProbe: { httpGet: http, initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 6 },

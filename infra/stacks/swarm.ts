@@ -114,7 +114,7 @@ export function deploySwarm(
   const logStore = cfg.logs.enabled
     ? new SwarmServices("logs", {
         provider: manager,
-        specs: [logStoreService({ image: pin("logs", cfg.logs.image), endpointMode: cfg.endpointMode, port: cfg.logs.port, retention: cfg.logs.retention })],
+        specs: [logStoreService({ image: pin("logs", cfg.logs.image), endpointMode: cfg.endpointMode, port: cfg.logs.port, retention: cfg.logs.retention, maxDisk: cfg.logs.maxDisk })],
         // Its own network: the engines reach the store through its host-mode port, not through an overlay.
         networkName: "dockercoins-logs",
       })

@@ -20,6 +20,8 @@ export interface LogStoreOptions {
   port: number;
   /** How long lines are kept, in VictoriaLogs' terms (`7d`, `12h`, `4w`). */
   retention: string;
+  /** The most disk it may use (`2GiB`): the node's disk is also redis' and the managers' Raft log's. */
+  maxDisk: string;
 }
 
 /**
@@ -40,6 +42,7 @@ export function logStoreService(opts: LogStoreOptions): SwarmServiceSpec {
     command: [
       "-storageDataPath=/victoria-logs-data",
       `-retentionPeriod=${opts.retention}`,
+      `-retention.maxDiskSpaceUsageBytes=${opts.maxDisk}`,
       "-splunk.msgField=event.line.msg,event.line",
       "-splunk.streamFields=host,source",
     ],

@@ -32,7 +32,7 @@ describe("parseConfig defaults", () => {
     expect(c.minikube.hpaCpuPercent).toBe(5);
     expect(c.minikube.loadTest).toBe("none");
     expect(c.logs).toEqual({
-      enabled: false, image: "victoriametrics/victoria-logs:v1.52.1", agentImage: "victoriametrics/vlagent:v1.52.1", port: 9428, retention: "7d",
+      enabled: false, image: "victoriametrics/victoria-logs:v1.52.1", agentImage: "victoriametrics/vlagent:v1.52.1", port: 9428, retention: "7d", maxDisk: "1GiB",
     });
   });
 
@@ -92,6 +92,8 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
     ["logsPort on the registry's", { logsPort: "5000" }, 'dockercoins:logsPort = "5000" is not allowed; expected a port the first manager does not already use (5000 is registry)'],
     ["logsRetention", { logsRetention: "7 days" }, 'dockercoins:logsRetention = "7 days" is not allowed; expected a duration such as 12h, 7d, 4w or 1y'],
     ["logsRetention zero", { logsRetention: "0d" }, 'dockercoins:logsRetention = "0d" is not allowed; expected a duration such as 12h, 7d, 4w or 1y'],
+    ["logsMaxDisk", { logsMaxDisk: "2 GB" }, 'dockercoins:logsMaxDisk = "2 GB" is not allowed; expected a size such as 512MiB or 2GiB'],
+    ["logsMaxDisk zero", { logsMaxDisk: "0GiB" }, 'dockercoins:logsMaxDisk = "0GiB" is not allowed; expected a size such as 512MiB or 2GiB'],
     ["webui over nodes in dnsrr", { endpointMode: "dnsrr", nodeCount: "2", managerCount: "1", webuiReplicas: "3" },
       'dockercoins:webuiReplicas = "3" is not allowed; expected at most nodeCount (2) with endpointMode dnsrr (host-mode publish)'],
     ["unknown key", { workerReplica: "3" }, 'dockercoins:workerReplica = "3" is not allowed; expected no such key; known keys: ' + KNOWN_KEYS.join(", ")],

@@ -206,8 +206,10 @@ describe("minikube stack with logging", () => {
     expect(counts["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"]).toBe(1);
     const store = named("logs-store").inputs.spec.template.spec;
     expect(store.containers[0].image).toBe("victoriametrics/victoria-logs:v1.52.1");
-    expect(store.containers[0].args).toEqual(["-storageDataPath=/data", "-retentionPeriod=7d"]);
+    expect(store.containers[0].args).toEqual(["-storageDataPath=/data", "-retentionPeriod=7d", "-retention.maxDiskSpaceUsageBytes=1GiB"]);
     expect(store.volumes).toEqual([{ name: "data", persistentVolumeClaim: { claimName: "logs-data" } }]);
+    // The claim is twice the store's cap: a full store still has room to merge its parts.
+    expect(named("logs-data").inputs.spec.resources.requests.storage).toBe("2Gi");
     const agent = named("logs-agent").inputs.spec.template.spec;
     expect(agent.containers[0].args).toContain("-remoteWrite.url=http://victoria-logs.dockercoins.svc:9428/insert/native");
     expect(agent.containers[0].volumeMounts.filter((v: { readOnly?: boolean }) => v.readOnly).map((v: { mountPath: string }) => v.mountPath)).toEqual([
