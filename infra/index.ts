@@ -31,4 +31,5 @@ export const managerAddress = out.managerAddress;
 export const sshCommand = out.sshCommand;
 export const nodes = out.nodes;
 export const replicas = out.replicas;
-export const logsUrl = out.logsUrl;
+// Only a stack with the log store has its address: an export left undefined warns on every up and preview.
+if (out.logsUrl !== undefined) exports.logsUrl = out.logsUrl;

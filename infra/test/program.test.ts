@@ -43,6 +43,8 @@ describe("infra/index.ts on the dev stack", () => {
     expect(await resolve(program.sshCommand)).toMatch(/^ssh -i \/.+\/\.pulumi-state\/dockercoins\/test\/ssh\/id .* -p 22001 root@127\.0\.0\.1$/);
     expect(((await resolve(program.nodes)) as string[]).length).toBe(5);
     expect(program.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1, redis: 1, registry: 1 });
+    // No log store, no logsUrl at all: an undefined export would warn on every up and preview.
+    expect(Object.keys(program)).not.toContain("logsUrl");
   });
 });
 
