@@ -211,6 +211,9 @@ if [ "$state" = active ]; then
     esac
     sleep 1
   done
+  # A worker that knows no manager at all was cut off from its Swarm (its only manager gone, e.g. just after
+  # a demotion): as left behind as one that still names the old manager.
+  [ -z "\${managers// /}" ] && [ "$($SUDO docker info --format '{{.Swarm.ControlAvailable}}')" != true ] && managers="(none) @${managerEndpoint}"
   case " $managers " in
     *"@${managerEndpoint} "*)
       log "leaving the swarm of ${managerEndpoint} as it was (managers: $managers): the declared one, manager ${managerId}, was formed again after its host was lost"
@@ -271,12 +274,18 @@ removes=()
 for key in $($SUDO docker node inspect -f '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$id"); do
   case "$key" in dockercoins.*) case " ${wanted} " in *" $key "*) ;; *) removes+=(--label-rm "$key") ;; esac ;; esac
 done
-# Raft may time out a membership change on a busy machine (DeadlineExceeded): the change is safe to ask again.
+# Safe to ask again: Raft timed a membership change out on a busy machine (DeadlineExceeded), or the node's
+# object changed between the CLI's read and its write ("update out of sequence": another node's promotion
+# moving through Raft, this node's own status).
 for attempt in 1 2 3 4 5; do
   out=$($SUDO docker node update ${opts.role ? `--role ${opts.role} ` : ""}${adds} \${removes[@]+"\${removes[@]}"} "$id" 2>&1) && break
-  case "$out" in *DeadlineExceeded*|*"context deadline exceeded"*) ;; *) fail "updating node ${address} ($id): $out" ;; esac
+  case "$out" in
+    *DeadlineExceeded*|*"context deadline exceeded"*) why="timed out in Raft" ;;
+    *"update out of sequence"*) why="raced another change of the node" ;;
+    *) fail "updating node ${address} ($id): $out" ;;
+  esac
   [ "$attempt" -lt 5 ] || fail "updating node ${address} ($id): $out (5 attempts)"
-  log "updating node ${address} timed out in Raft (attempt $attempt): again"
+  log "updating node ${address} $why (attempt $attempt): again"
   sleep $((attempt * 3))
 done
 ${

@@ -185,6 +185,60 @@ describe("swarm scripts", () => {
     }
   });
 
+  /**
+   * Runs a rendered script with a stand-in `docker` (a bash body that sees "$*" and $DIR) first on PATH, and a
+   * `curl` that answers every API call with 200 (never this machine's engine).
+   */
+  function withDocker(scriptText: string, dockerBody: string, input = ""): { status: number | null; stderr: string; calls: string } {
+    const dir = mkdtempSync(join(tmpdir(), "swarm-docker-"));
+    try {
+      writeFileSync(join(dir, "docker"), `#!/bin/bash\nDIR=${dir}\necho "$*" >>$DIR/calls\n${dockerBody}\n`, { mode: 0o755 });
+      writeFileSync(join(dir, "curl"), `#!/bin/bash\necho "curl $*" >>${dir}/calls\ncat >/dev/null\nprintf '\\n200'\n`, { mode: 0o755 });
+      const r = spawnSync("bash", ["-c", scriptText], { input, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      return { status: r.status, stderr: r.stderr, calls: readFileSync(join(dir, "calls"), "utf8") };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("a node update that raced another change of the node (update out of sequence) is asked again", () => {
+    const r = withDocker(rendered.labelNodeManager, `case "$*" in
+  "node ls -q") echo n2 ;;
+  *Status.State*) echo "ready 10.0.0.12 10.0.0.12:2377" ;;
+  *Spec.Labels*) echo ;;
+  *Reachability*) echo reachable ;;
+  "node update"*) [ -e $DIR/raced ] && exit 0; touch $DIR/raced
+    echo "Error response from daemon: rpc error: code = Unknown desc = update out of sequence"; exit 1 ;;
+esac`);
+    expect(r.stderr).toContain("[label-node] updating node 10.0.0.12 raced another change of the node (attempt 1): again");
+    expect(r.status).toBe(0);
+    expect(r.calls.match(/^node update --role manager/gm)).toHaveLength(2);
+  }, 15_000);
+
+  it("a worker cut off from every manager (none known for 20 s) leaves its old Swarm and joins the declared one", () => {
+    const r = withDocker(rendered.swarmJoin, `case "$*" in
+  *LocalNodeState*) [ -e $DIR/left ] && echo inactive || echo active ;;
+  *RemoteManagers*) echo ;;
+  *ControlAvailable*) echo false ;;
+  "swarm leave --force") touch $DIR/left ;;
+  *NodeID*) echo n3wn0de1d ;;
+esac`, `${TOKEN}\n`);
+    expect(r.stderr).toContain("leaving the swarm of 10.0.0.11:2377 as it was (managers: (none) @10.0.0.11:2377)");
+    expect(r.stderr).toContain("[swarm-join] joined the swarm of 10.0.0.11:2377");
+    expect(r.status).toBe(0);
+  }, 40_000);
+
+  it("a manager that knows no other manager is not made to leave (its Swarm's quorum may depend on it)", () => {
+    const r = withDocker(rendered.swarmJoin, `case "$*" in
+  *LocalNodeState*) echo active ;;
+  *RemoteManagers*) echo ;;
+  *ControlAvailable*) echo true ;;
+esac`, `${TOKEN}\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("this node is in another swarm");
+    expect(r.calls).not.toContain("swarm leave");
+  }, 40_000);
+
   it("join tokens are printed alone on stdout", () => {
     expect(joinTokenScript("worker")).toContain("docker swarm join-token -q worker");
     expect(() => joinTokenScript("admin" as "worker")).toThrow(/role/);
