@@ -69,7 +69,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     const r = await timed("vms: fresh up (Docker installed by the bootstrap)", () =>
       co.upScript(),
     );
-    for (const v of all) await vms.sh(v, "pkill -f ps-samples || true");
+    for (const v of all) await vms.sh(v, "pkill -f 'ps-sample[s]' || true");
     // The join token is in no command line: not in a process list during the joins, not in sudo's log.
     const ps = await Promise.all(all.map((v) => vms.sh(v, "cat /var/log/ps-samples")));
     const sudoLog = await Promise.all(all.map((v) => vms.sh(v, "cat /var/log/sudo.log")));
