@@ -86,6 +86,8 @@ export interface DockerCoinsConfig {
     sshUser: string;
   };
   vmHosts: VmHostConfig[];
+  /** vms: besides the nodes, who may reach node1's registry and log store (and Swarm's ports); unset: nobody. */
+  vmsAdminCidr?: string;
   local: {
     /** Node i (1-based) publishes SSH on 127.0.0.1:(sshBasePort + i - 1). */
     sshBasePort: number;
@@ -141,7 +143,7 @@ export const KNOWN_KEYS = [
   "nodeImage", "registryImage", "redisImage", "debugImage", "registryMirror", "swarmAddressPool",
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
-  "vmHosts",
+  "vmHosts", "vmsAdminCidr",
   "localSshBasePort", "localRegistryPort", "localSubnet", "localPreloadImages",
   "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
@@ -270,6 +272,8 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
     throw new ConfigError("webuiReplicas", raw.webuiReplicas, `at most nodeCount (${nodeCount}) with endpointMode dnsrr (host-mode publish)`);
   }
 
+  const vmsAdminCidr = raw.vmsAdminCidr;
+  if (vmsAdminCidr !== undefined && !isCidr(vmsAdminCidr)) throw new ConfigError("vmsAdminCidr", vmsAdminCidr, "an IPv4 CIDR such as 203.0.113.7/32");
   const adminCidr = raw.awsAdminCidr;
   if (adminCidr !== undefined && !isCidr(adminCidr)) throw new ConfigError("awsAdminCidr", adminCidr, "an IPv4 CIDR such as 203.0.113.7/32");
   if (target === "aws" && adminCidr === undefined) throw new ConfigError("awsAdminCidr", undefined, "your IPv4 CIDR (e.g. 203.0.113.7/32): SSH is open to it only");
@@ -372,6 +376,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       sshUser: str(raw, "awsSshUser", "ubuntu"),
     },
     vmHosts,
+    vmsAdminCidr,
     local: {
       sshBasePort: int(raw, "localSshBasePort", 1024, 65000, 22001),
       // Not 5000: macOS binds it for AirPlay.

@@ -54,6 +54,8 @@ export interface SwarmDeployment {
   build: { on: "local"; pushRegistry: string } | { on: "manager" };
   /** Resources the manager's Docker provider needs (the generated key file), so they outlive its resources. */
   dependsOn?: pulumi.Resource[];
+  /** Machines nothing else guards: the registry, the log store and Swarm's ports for the nodes and these CIDRs only. */
+  guard?: { adminCidrs: string[] };
 }
 
 /** Swarm -> registry -> images -> DockerCoins services: the part every Swarm target shares. */
@@ -73,6 +75,7 @@ export function deploySwarm(
     registryMirrors: cfg.registryMirror ? [cfg.registryMirror] : [],
     defaultAddrPool: cfg.swarmAddressPool,
     extraLabels: webuiLabels(d.hosts.map((h) => h.name), cfg),
+    ...(d.guard ? { guard: { publishedPorts: [REGISTRY_PORT, cfg.logs.port], adminCidrs: d.guard.adminCidrs } } : {}),
   });
 
   const managerConnection = { host: first.sshHost, port: first.sshPort, user: first.sshUser, privateKey: d.privateKey };

@@ -16,6 +16,8 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     knownHosts: `${ctx.stateDir}/ssh/known_hosts`,
     build: { on: "manager" },
     dependsOn: [key],
+    // On the user's own machines nothing stands in front of Docker's NAT (AWS has its security group).
+    guard: { adminCidrs: cfg.vmsAdminCidr ? [cfg.vmsAdminCidr] : [] },
   });
   const first = cfg.vmHosts[0];
   return {

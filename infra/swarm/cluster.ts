@@ -77,6 +77,11 @@ export interface SwarmClusterArgs {
   defaultAddrPool?: string;
   /** Extra node labels by host name, merged over planNodes' defaults. */
   extraLabels?: Record<string, Record<string, string>>;
+  /**
+   * Machines nothing else guards (`vms`): these host-mode ports and Swarm's own answer the hosts' private
+   * addresses and adminCidrs only (firewall.ts).
+   */
+  guard?: { publishedPorts: number[]; adminCidrs: string[] };
 }
 
 export interface SwarmNodeOutput {
@@ -156,9 +161,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
         },
       );
 
+    const guard = args.guard;
     const engineOptions = pulumi
-      .all(args.insecureRegistries)
-      .apply((insecureRegistries) => ({ insecureRegistries, registryMirrors: args.registryMirrors }));
+      .all([pulumi.all(args.insecureRegistries), pulumi.all(args.hosts.map((h) => h.privateAddress))])
+      .apply(([insecureRegistries, addresses]) => ({
+        insecureRegistries,
+        registryMirrors: args.registryMirrors,
+        ...(guard ? { guard: { publishedPorts: guard.publishedPorts, allow: [...addresses, ...guard.adminCidrs] } } : {}),
+      }));
 
     const sshReady = new Map(args.hosts.map((h) => [h.name, run(`${name}-${h.name}-ssh`, h, waitForSshScript(), { dependsOn: h.dependsOn ?? [], of: h })]));
     const engines = new Map(

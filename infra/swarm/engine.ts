@@ -1,4 +1,5 @@
 import { checkAddress, script } from "./scripts";
+import { guardSection, type GuardOptions } from "./firewall";
 
 // The Docker engine on every host, in two steps (rendered like scripts.ts, idempotent like them):
 // - bootstrapDockerScript, on every host at once: install Docker, write daemon.json and start the engine on
@@ -40,6 +41,8 @@ export interface EngineConfigOptions {
 export interface BootstrapDockerOptions extends EngineConfigOptions {
   /** Fail when the clock is further than this from NTP time. */
   maxClockSkewS?: number;
+  /** Machines nothing else guards (`vms`): their published and Swarm ports answer these sources only. */
+  guard?: GuardOptions;
 }
 
 /** daemon.json for these options, and the registries it trusts over plain HTTP. */
@@ -194,7 +197,7 @@ elif command -v timedatectl >/dev/null 2>&1 && has_systemd; then
   done
   [ "$synced" = yes ] || log "WARNING: clock not NTP-synchronized (timedatectl: $synced); Swarm joins fail if node clocks differ by more than a few seconds"
 fi
-
+${opts.guard ? `\n${guardSection(opts.guard)}\n` : ""}
 echo "docker $($SUDO docker version --format '{{.Server.Version}}') ready on $(hostname), insecure registries: ${registries.join(" ") || "none"}"
 `,
   );

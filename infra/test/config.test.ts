@@ -94,6 +94,7 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
     ["logsRetention zero", { logsRetention: "0d" }, 'dockercoins:logsRetention = "0d" is not allowed; expected a duration such as 12h, 7d, 4w or 1y'],
     ["logsMaxDisk", { logsMaxDisk: "2 GB" }, 'dockercoins:logsMaxDisk = "2 GB" is not allowed; expected a size such as 512MiB or 2GiB'],
     ["logsMaxDisk zero", { logsMaxDisk: "0GiB" }, 'dockercoins:logsMaxDisk = "0GiB" is not allowed; expected a size such as 512MiB or 2GiB'],
+    ["vmsAdminCidr", { vmsAdminCidr: "my laptop" }, 'dockercoins:vmsAdminCidr = "my laptop" is not allowed; expected an IPv4 CIDR such as 203.0.113.7/32'],
     ["webui over nodes in dnsrr", { endpointMode: "dnsrr", nodeCount: "2", managerCount: "1", webuiReplicas: "3" },
       'dockercoins:webuiReplicas = "3" is not allowed; expected at most nodeCount (2) with endpointMode dnsrr (host-mode publish)'],
     ["unknown key", { workerReplica: "3" }, 'dockercoins:workerReplica = "3" is not allowed; expected no such key; known keys: ' + KNOWN_KEYS.join(", ")],

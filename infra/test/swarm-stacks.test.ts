@@ -99,6 +99,23 @@ describe("every Swarm target: exact resource counts", () => {
     });
   });
 
+  it("vms: each machine's bootstrap guards the registry, the log store and Swarm's ports (the nodes and vmsAdminCidr only); the playground's does not", async () => {
+    await run({ target: "vms", vmHosts: VMS, sshPrivateKey: KEY.sshPrivateKey, vmsAdminCidr: "203.0.113.7/32" });
+    const bootstraps = await Promise.all(remote().filter((c) => /^swarm-node\d-docker$/.test(c.name)).map((c) => resolve(c.inputs.create)));
+    expect(bootstraps).toHaveLength(5);
+    for (const text of bootstraps) {
+      expect(text).toContain("for source in 127.0.0.0/8 192.168.1.101 192.168.1.102 192.168.1.103 192.168.1.104 192.168.1.105 203.0.113.7/32; do");
+      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctorigdstport 5000 --ctdir ORIGINAL");
+      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctorigdstport 9428 --ctdir ORIGINAL");
+      expect(text).toContain("hook INPUT -p udp --dport 4789");
+    }
+    reset();
+    await run(DEV);
+    const local = await Promise.all(remote().filter((c) => /^swarm-node\d-docker$/.test(c.name)).map((c) => resolve(c.inputs.create)));
+    expect(local).toHaveLength(5);
+    for (const text of local) expect(text).not.toContain("DOCKERCOINS-GUARD");
+  });
+
   it("aws: 5 x m4.large plus the same Swarm path", async () => {
     await run(AWS);
     const counts = countByType();
