@@ -26,8 +26,9 @@ const SOURCE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
 /**
  * A section of the engine's bootstrap (it needs the engine's DOCKER-USER chain): one chain of our own,
  * rewritten whole on every run, that lets `allow` (and the machine itself) through and drops the rest; the
- * guarded ports jump to it from DOCKER-USER (published ports, matched on the port before Docker's NAT) and
- * from INPUT (Swarm's). Idempotent: a re-run rewrites the chain and finds its jumps in place.
+ * guarded ports jump to it from DOCKER-USER (connections to a published port: Docker's NAT rewrote their
+ * destination, so they are matched on the port they were sent to; a container's own connection out to some
+ * :5000 is not one) and from INPUT (Swarm's). Idempotent: a re-run rewrites the chain and finds its jumps in place.
  */
 export function guardSection(opts: GuardOptions): string {
   for (const source of opts.allow) {
@@ -38,7 +39,7 @@ export function guardSection(opts: GuardOptions): string {
   }
   const allow = ["127.0.0.0/8", ...opts.allow];
   const hooks = [
-    ...opts.publishedPorts.map((port) => `hook DOCKER-USER -p tcp -m conntrack --ctorigdstport ${port} --ctdir ORIGINAL`),
+    ...opts.publishedPorts.map((port) => `hook DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport ${port} --ctdir ORIGINAL`),
     ...SWARM_PORTS.map(({ proto, port }) => `hook INPUT -p ${proto} --dport ${port}`),
   ];
   const guarded = [...opts.publishedPorts.map((p) => `${p}/tcp`), ...SWARM_PORTS.map(({ proto, port }) => `${port}/${proto}`)];

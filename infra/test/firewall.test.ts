@@ -54,8 +54,8 @@ describe("the vms firewall (guardSection)", () => {
       `-A ${GUARD_CHAIN} -j DROP`,
     ]);
     expect(rules.filter((r) => r.startsWith("-I "))).toEqual([
-      `-I DOCKER-USER -p tcp -m conntrack --ctorigdstport 5000 --ctdir ORIGINAL -j ${GUARD_CHAIN}`,
-      `-I DOCKER-USER -p tcp -m conntrack --ctorigdstport 9428 --ctdir ORIGINAL -j ${GUARD_CHAIN}`,
+      `-I DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 5000 --ctdir ORIGINAL -j ${GUARD_CHAIN}`,
+      `-I DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9428 --ctdir ORIGINAL -j ${GUARD_CHAIN}`,
       `-I INPUT -p tcp --dport 2377 -j ${GUARD_CHAIN}`,
       `-I INPUT -p tcp --dport 7946 -j ${GUARD_CHAIN}`,
       `-I INPUT -p udp --dport 7946 -j ${GUARD_CHAIN}`,

@@ -105,8 +105,8 @@ describe("every Swarm target: exact resource counts", () => {
     expect(bootstraps).toHaveLength(5);
     for (const text of bootstraps) {
       expect(text).toContain("for source in 127.0.0.0/8 192.168.1.101 192.168.1.102 192.168.1.103 192.168.1.104 192.168.1.105 203.0.113.7/32; do");
-      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctorigdstport 5000 --ctdir ORIGINAL");
-      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctorigdstport 9428 --ctdir ORIGINAL");
+      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 5000 --ctdir ORIGINAL");
+      expect(text).toContain("hook DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 9428 --ctdir ORIGINAL");
       expect(text).toContain("hook INPUT -p udp --dport 4789");
     }
     reset();
