@@ -73,6 +73,8 @@ export interface DockerCoinsConfig {
     retention: string;
     /** The most disk the store may use (VictoriaLogs' units, e.g. 2GiB): past it, the oldest days go first. */
     maxDisk: string;
+    /** Kubernetes: collect every namespace's pods, not only DockerCoins' (the store has no login). */
+    allNamespaces: boolean;
   };
   /** Private key (a Pulumi secret after readConfig) and its public half; local generates one if absent. */
   sshPrivateKey?: pulumi.Input<string>;
@@ -149,7 +151,7 @@ export const KNOWN_KEYS = [
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
   "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
   "httplatTarget", "loadTest", "loadTestImage",
-  "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention", "logsMaxDisk",
+  "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention", "logsMaxDisk", "logsAllNamespaces",
 ] as const;
 export type ConfigKey = (typeof KNOWN_KEYS)[number];
 
@@ -363,6 +365,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       port: logsPort,
       retention: logsRetention,
       maxDisk: logsMaxDisk,
+      allNamespaces: bool(raw, "logsAllNamespaces", false),
     },
     registryMirror,
     swarmAddressPool,

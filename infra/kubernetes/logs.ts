@@ -20,6 +20,8 @@ export interface LogsManifestArgs {
   retention: string;
   /** The most disk the store may use, e.g. 1GiB; its volume claims twice that (room for the store's merges). */
   maxDisk: string;
+  /** Collect every namespace's pods; by default only `namespace`'s (other teams' lines have no place in a store without login). */
+  allNamespaces?: boolean;
 }
 
 export interface LogsManifests {
@@ -118,9 +120,10 @@ export function logsManifests(a: LogsManifestArgs): LogsManifests {
                   `-remoteWrite.url=http://${LOGS_STORE}.${namespace}.svc:${STORE_PORT}/insert/native`,
                   // Its checkpoints and its buffer while the store is away stay on the node across restarts.
                   "-tmpDataPath=/vlagent-data",
-                  // Not its own lines (it would log about shipping them), expanded from the pod's name.
+                  // Not its own lines (it would log about shipping them), expanded from the pod's name; and,
+                  // unless asked, no other namespace's (the store has no login).
                   "-envflag.enable",
-                  "-kubernetesCollector.excludeFilter=kubernetes.pod_name:=%{HOSTNAME}",
+                  `-kubernetesCollector.excludeFilter=kubernetes.pod_name:=%{HOSTNAME}${a.allNamespaces ? "" : ` or not kubernetes.pod_namespace:="${namespace}"`}`,
                 ],
                 env: [{ name: "HOSTNAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
                 ports: [{ containerPort: 9429 }],

@@ -45,7 +45,7 @@ export function minikubePlan(cfg: DockerCoinsConfig, images: Record<ImageName, p
         ? undefined
         : { mode: m.hpa, minReplicas: m.hpaMinReplicas, maxReplicas: m.hpaMaxReplicas, cpuPercent: m.hpaCpuPercent, latencyTargetMs: m.hpaLatencyTargetMs },
     loadTest: m.loadTest === "none" ? undefined : { target: m.loadTest, image: m.loadTestImage },
-    logs: cfg.logs.enabled ? { namespace: NAMESPACE, image: cfg.logs.image, agentImage: cfg.logs.agentImage, retention: cfg.logs.retention, maxDisk: cfg.logs.maxDisk } : undefined,
+    logs: cfg.logs.enabled ? { namespace: NAMESPACE, image: cfg.logs.image, agentImage: cfg.logs.agentImage, retention: cfg.logs.retention, maxDisk: cfg.logs.maxDisk, allNamespaces: cfg.logs.allNamespaces } : undefined,
   };
 }
 

@@ -32,7 +32,7 @@ describe("parseConfig defaults", () => {
     expect(c.minikube.hpaCpuPercent).toBe(5);
     expect(c.minikube.loadTest).toBe("none");
     expect(c.logs).toEqual({
-      enabled: false, image: "victoriametrics/victoria-logs:v1.52.1", agentImage: "victoriametrics/vlagent:v1.52.1", port: 9428, retention: "7d", maxDisk: "1GiB",
+      enabled: false, image: "victoriametrics/victoria-logs:v1.52.1", agentImage: "victoriametrics/vlagent:v1.52.1", port: 9428, retention: "7d", maxDisk: "1GiB", allNamespaces: false,
     });
   });
 

@@ -212,6 +212,11 @@ describe("minikube stack with logging", () => {
     expect(named("logs-data").inputs.spec.resources.requests.storage).toBe("2Gi");
     const agent = named("logs-agent").inputs.spec.template.spec;
     expect(agent.containers[0].args).toContain("-remoteWrite.url=http://victoria-logs.dockercoins.svc:9428/insert/native");
+    // Only DockerCoins' pods by default (the store has no login), never its own lines.
+    expect(agent.containers[0].args).toContain('-kubernetesCollector.excludeFilter=kubernetes.pod_name:=%{HOSTNAME} or not kubernetes.pod_namespace:="dockercoins"');
+    reset();
+    await run({ logging: "true", logsAllNamespaces: "true" });
+    expect(named("logs-agent").inputs.spec.template.spec.containers[0].args).toContain("-kubernetesCollector.excludeFilter=kubernetes.pod_name:=%{HOSTNAME}");
     expect(agent.containers[0].volumeMounts.filter((v: { readOnly?: boolean }) => v.readOnly).map((v: { mountPath: string }) => v.mountPath)).toEqual([
       "/var/log", "/var/lib/docker/containers",
     ]);

@@ -346,7 +346,7 @@ describe("pure helpers", () => {
   });
   it("swarmReplicas reports a global rng per node", () => {
     const cfg = { nodeCount: 5, rngMode: "global", replicas: { worker: 10, rng: 1, hasher: 1, webui: 1 } } as const;
-    const logs = { enabled: false, image: "vl", agentImage: "vla", port: 9428, retention: "7d", maxDisk: "1GiB" };
+    const logs = { enabled: false, image: "vl", agentImage: "vla", port: 9428, retention: "7d", maxDisk: "1GiB", allNamespaces: false };
     expect(swarm.swarmReplicas({ ...cfg, logs })).toEqual({ worker: 10, rng: "global (5)", hasher: 1, webui: 1, redis: 1, registry: 1 });
     expect(swarm.swarmReplicas({ ...cfg, logs: { ...logs, enabled: true } })).toMatchObject({ logs: 1 });
   });
