@@ -123,15 +123,18 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     await waitFor("mining to go on", async () => ((await readJson(webui)).hashes > hashes ? true : undefined), 60_000, 2000);
   }, 10 * MIN);
 
-  it("a machine reinstalled at the same address (a new machine-id, no Docker state): up --refresh sets it up again and it rejoins", async () => {
+  const REGENERATE_HOST_KEYS = "rm /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && pkill -HUP -x sshd";
+
+  it("a machine reinstalled at the same address (a new machine-id and host key, no Docker state): up --refresh sets it up again and it rejoins", async () => {
     const vm = vms.vm(4);
     const oldId = await vms.sh(1, `docker node ls -q --filter name=${vm.name}`);
     const enginePids = async () => Promise.all([1, 2, 5].map((v) => vms.sh(v, "cat /var/run/docker.pid")));
     const before = await enginePids();
-    // What a reinstall leaves of the machine: Docker's package perhaps, none of its configuration nor its Swarm.
-    await vms.sh(4, "docker swarm leave --force >/dev/null && rm /etc/docker/daemon.json && od -An -N16 -tx1 /dev/urandom | tr -d ' \\n' >/etc/machine-id");
-    // A preview without --refresh dials no machine: nothing to see yet.
-    expect(await co.previewChanges()).toEqual([]);
+    // What a reinstall leaves of the machine: Docker's package perhaps, none of its configuration nor its
+    // Swarm, and new sshd keys.
+    await vms.sh(4, `docker swarm leave --force >/dev/null && rm /etc/docker/daemon.json && od -An -N16 -tx1 /dev/urandom | tr -d ' \\n' >/etc/machine-id && ${REGENERATE_HOST_KEYS}`);
+    // A preview logs in nowhere, but asks each machine for its host key: vm4's reader must look again.
+    expect(changes(await co.previewChanges())).toContain(`update vms-${vm.address}-machine-id`);
     const r = await timed("vms: a reinstalled machine, up --refresh", () => co.up("--refresh --skip-preview"));
     expect(r.stdout).toMatch(/update swarm-[\d.]+-docker|swarm-[\d.]+-docker +updated/);
     expect(await vms.sh(4, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("active");
@@ -141,6 +144,26 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     expect(nodes.map((l) => l.replace(/ \S+ /, " "))).toEqual(["vm1 Ready", "vm2 Ready", "vm4 Ready", "vm5 Ready"]); // the old entry removed
     expect(nodes.find((l) => l.startsWith("vm4 "))).not.toContain(oldId);
     expect(await enginePids()).toEqual(before); // nothing restarted on the other machines
+    await co.pulumi("preview --expect-no-changes");
+  }, 10 * MIN);
+
+  it("a host key changed behind the program's back (same machine-id): up and up --refresh stop, naming the machine; accepted with --replace", async () => {
+    const vm = vms.vm(2);
+    await vms.sh(2, REGENERATE_HOST_KEYS);
+    const said = `the SSH host key of admin@127.0.0.1:${vm.sshPort} changed`;
+    for (const up of ["up --yes", "up --yes --refresh"]) {
+      const r = await co.pulumi(up, { allowFailure: true });
+      expect(r.code, up).not.toBe(0);
+      expect(r.stdout + r.stderr, up).toContain(said);
+      expect(r.stdout + r.stderr, up).toContain("its /etc/machine-id did not (it was not reinstalled)");
+    }
+    const urn = (await co.pulumi("stack --show-urns")).stdout.match(new RegExp(`urn:\\S+::vms-${vm.address.replace(/\./g, "\\.")}-machine-id`))?.[0];
+    expect(urn).toBeDefined();
+    const accepted = await timed("vms: a changed host key accepted (--replace)", () => co.up(`--replace '${urn}'`));
+    // Only vm2's scripts run again (their connection checks the new key); no other machine is touched.
+    const others = vms.vms.filter((v) => v.address !== vm.address).map((v) => v.address.replace(/\./g, "\\."));
+    expect(accepted.stdout).not.toMatch(new RegExp(`swarm-(${others.join("|")})-\\S+ +updat`));
+    expect(await vms.sh(2, "docker info --format '{{.Swarm.LocalNodeState}}'")).toBe("active");
     await co.pulumi("preview --expect-no-changes");
   }, 10 * MIN);
 

@@ -394,7 +394,8 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     const before = await nodeId();
     await co.configSet("webuiPort", "8088");
     const steps = await co.previewChanges();
-    expect(steps.filter((s) => s.op === "replace").map((s) => s.name)).toContain("local-node1");
+    // A new machine: its host key is learned anew (its identity changed), not refused.
+    expect(steps.filter((s) => s.op === "replace").map((s) => s.name)).toEqual(expect.arrayContaining(["local-node1", "local-node1-host-key"]));
     // node1's own setup scripts run again, as a new host's do.
     expect(changes(steps)).toEqual(expect.arrayContaining(["update swarm-node1-docker", "update swarm-init"]));
     // Its engine state (a volume) outlives the container: same Swarm, same registry service, no re-push.
@@ -446,6 +447,30 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     }
     await co.pulumi("preview --expect-no-changes");
   }, 3 * MIN);
+
+  it("a node's SSH host key changed behind the program's back stops preview and up, naming it; accepted with --replace, only that node's scripts re-run", async () => {
+    const NODE3 = `${PREFIX}-node3`;
+    const regenerate = "mkdir -p /root/host-keys-before && cp -a /etc/ssh/ssh_host_* /root/host-keys-before/ && rm /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && pkill -HUP -x sshd";
+    await docker(["exec", NODE3, "sh", "-c", regenerate]);
+    const said = "the SSH host key of 127.0.0.1:22003 changed";
+    const preview = await co.pulumi("preview", { allowFailure: true });
+    expect(preview.code).not.toBe(0);
+    expect(preview.stdout + preview.stderr).toContain(said);
+    expect(preview.stdout + preview.stderr).toContain("pulumi stack --show-urns | grep local-node3-host-key");
+    const up = await co.pulumi("up --yes", { allowFailure: true });
+    expect(up.code).not.toBe(0);
+    expect(up.stdout + up.stderr).toContain(said);
+    // Nothing dialled node3: no command on it ran (the check comes before every connection to it).
+    expect(up.stdout).not.toMatch(/swarm-node3-\S+ (updating|creating)/);
+    const urn = (await co.pulumi("stack --show-urns")).stdout.match(/urn:\S+::local-node3-host-key/)?.[0];
+    expect(urn).toBeDefined();
+    const accepted = await timed("a changed host key accepted (--replace)", () => co.up(`--replace '${urn}'`));
+    // The new key learned; node3's idempotent scripts re-run with it (their connection changed), no other node's.
+    const done = accepted.stdout.split("\n").filter((l) => / (updated|replaced|created replacement|deleted original) \(/.test(l));
+    expect(done.join("\n")).toMatch(/local-node3-host-key/);
+    for (const line of done) expect(line).toMatch(/(local|swarm)-node3-/);
+    await co.pulumi("preview --expect-no-changes");
+  }, 5 * MIN);
 
   // From here on the Swarm is changed behind Pulumi's back (forced updates, a stopped node, a node removed):
   // what Swarm itself does, then what the destroy-time scripts do. Only the join check and destroy follow.

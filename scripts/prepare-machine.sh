@@ -43,7 +43,7 @@ NODE_MAJOR="${NODE_MAJOR:-24}"
 DOCKERD_NICE="${DOCKERD_NICE:-5}"
 STANDIN_LABEL="org.dockercoins.standin=true"
 
-APT_PACKAGES=(docker.io debootstrap openssh-client redis-tools redis-server chromium chromium-driver
+APT_PACKAGES=(docker.io debootstrap openssh-client openssh-server redis-tools redis-server chromium chromium-driver
   apache2-utils httping wrk librsvg2-bin ca-certificates curl)
 
 t_script=$(date +%s.%N)
@@ -65,6 +65,8 @@ if [ "$mode" = deploy ]; then
   APT_PACKAGES=()
   docker info >/dev/null 2>&1 || APT_PACKAGES+=(docker.io)
   command -v curl >/dev/null || APT_PACKAGES+=(curl ca-certificates)
+  # ssh: the Docker provider's transport and the machine-id reader; ssh-keyscan learns the hosts' keys.
+  command -v ssh-keyscan >/dev/null || APT_PACKAGES+=(openssh-client)
 fi
 missing=()
 for p in ${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}; do
@@ -78,7 +80,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   t0=$(date +%s)
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No service starts because of an install (openssh-server's sshd is only run by the host-key tests,
+  # on a port of their own): the same policy the official images keep.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=false
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=true; }
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if $own_policy; then rm -f "$policy"; fi
   say "  apt done in $(( $(date +%s) - t0 ))s"
 fi
 

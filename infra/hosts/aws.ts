@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Host } from "./host";
 
@@ -53,6 +54,28 @@ export function defaultVpcId(ids: string[], region: string): string {
     );
   }
   return ids[0];
+}
+
+/**
+ * One ed25519 host key pair, made on the machine running Pulumi in a directory removed afterwards: the private
+ * half, then the public one. Each node's pair is made once and kept in the stack (a secret), so SSH to the
+ * node checks a key the program knew before the instance existed, not one learned on first use.
+ */
+export const HOST_KEY_PAIR_SCRIPT =
+  'set -eu; d=$(mktemp -d); trap \'rm -rf "$d"\' EXIT; ssh-keygen -q -t ed25519 -N "" -C dockercoins-host -f "$d/key"; cat "$d/key" "$d/key.pub"';
+
+export function splitHostKeyPair(out: string): { privateKey: string; publicKey: string } {
+  const end = "-----END OPENSSH PRIVATE KEY-----";
+  const at = out.indexOf(end);
+  const publicKey = out.slice(at + end.length).trim().split(/\s+/).slice(0, 2).join(" ");
+  if (at < 0 || !publicKey.startsWith("ssh-ed25519 ")) throw new Error("the generated host key pair is not an OpenSSH ed25519 pair");
+  return { privateKey: `${out.slice(0, at + end.length).trim()}\n`, publicKey };
+}
+
+/** cloud-init user data: the node's sshd offers this key pair and no other (cloud-init makes none of its own). */
+export function hostKeyUserData(pair: { privateKey: string; publicKey: string }): string {
+  const indented = pair.privateKey.trim().split("\n").map((l) => `    ${l}`).join("\n");
+  return ["#cloud-config", "ssh_deletekeys: true", "ssh_genkeytypes: []", "ssh_keys:", "  ed25519_private: |", indented, `  ed25519_public: ${pair.publicKey}`, ""].join("\n");
 }
 
 export interface AwsHostsArgs {
@@ -136,6 +159,15 @@ export class AwsHosts extends pulumi.ComponentResource {
       ),
     );
 
+    const hostKeys = Array.from({ length: args.count }, (_, i) =>
+      new command.local.Command(
+        `${name}-node${i + 1}-host-key`,
+        // logging "none": the output is a private key (a secret output alone does not keep it out of the log).
+        { create: HOST_KEY_PAIR_SCRIPT, logging: "none" },
+        { parent: this, additionalSecretOutputs: ["stdout"] },
+      ).stdout.apply(splitHostKeyPair),
+    );
+
     this.instances = Array.from({ length: args.count }, (_, i) => {
       const node = `node${i + 1}`;
       return new aws.ec2.Instance(
@@ -144,6 +176,7 @@ export class AwsHosts extends pulumi.ComponentResource {
           ami: ami.id,
           instanceType: args.instanceType,
           keyName: keyPair.keyName,
+          userData: pulumi.secret(hostKeys[i].apply(hostKeyUserData)),
           vpcSecurityGroupIds: [sgId],
           associatePublicIpAddress: true,
           metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
@@ -167,6 +200,7 @@ export class AwsHosts extends pulumi.ComponentResource {
       // services are deleted and the nodes have left the Swarm, not before (cutting its own SSH).
       dependsOn: [inst, ...rules],
       identity: inst.id,
+      hostKey: pulumi.unsecret(hostKeys[i].apply((k) => k.publicKey)),
     }));
 
     this.registerOutputs({ instanceIds: this.instances.map((i) => i.id), securityGroupId: sgId });

@@ -20,6 +20,11 @@ export interface Host {
    * that set the machine up carry it, so a re-created host changes them and `pulumi up` runs them again.
    */
   identity?: pulumi.Input<string>;
+  /**
+   * The host's SSH public key (`type base64`, see host-key.ts), which every connection to it checks. Absent:
+   * connections take whatever key answers (mocks only; every target sets it).
+   */
+  hostKey?: pulumi.Input<string>;
 }
 
 export interface SshCredentials {

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { normalizeContextModes } from "../images/context-modes";
 import { ADDR_POOL_FORMAT, DOCKER_ADDR_POOL } from "../swarm/scripts";
 import { Host } from "./host";
+import { HostKey } from "./host-key";
 
 /**
  * The subnet of the playground's live node network, or undefined when there is none: what \`docker network
@@ -210,6 +211,8 @@ export class LocalHosts extends pulumi.ComponentResource {
       privateAddress: nodeAddress(args.subnet, i + 1),
       dependsOn: [ready[i]],
       identity: c.id,
+      // Each node's sshd makes its keys when the container first starts: learned then, on this machine.
+      hostKey: new HostKey(`${name}-node${i + 1}-host-key`, { host: "127.0.0.1", port: args.sshBasePort + i, identity: c.id }, { parent: this, dependsOn: [ready[i]] }).hostKey,
     }));
 
     this.registerOutputs({ containers: this.containers.map((c) => c.name), network: this.network.name });

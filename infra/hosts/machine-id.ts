@@ -1,10 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_KEY_CHANGED, hostKeyChangedError, knownHostsLine, scanHostKey } from "./host-key";
 
 // A machine the user brings (the `vms` target) has no cloud id that changes when it is reinstalled: its
 // /etc/machine-id does (systemd writes a new one at install). Read over SSH when the resource is created, and
 // again by `pulumi refresh` (`up --refresh`), it is the host's identity: a machine reinstalled at the same
 // address changes the setup scripts that carry it, and the next up runs them again. A preview without
-// --refresh dials nothing.
+// --refresh logs in nowhere.
+//
+// The same reader learns the machine's SSH host key (host-key.ts), and every read after the first checks it:
+// a machine that offers a new key with a new machine-id was reinstalled, and both are learned anew; a new key
+// with the same machine-id stops the run. (The machine-id is what the machine says: this tells a reinstall
+// from a key changed by hand, not from someone who impersonates both at that address.)
 
 /** How to reach the machine. */
 export interface MachineIdInputs {
@@ -14,16 +20,18 @@ export interface MachineIdInputs {
   privateKey: string;
 }
 
-/** What the state keeps: the connection (the key a secret) and the id the machine gave. */
+/** What the state keeps: the connection (the key a secret), the id the machine gave and its host key. */
 export interface MachineIdState extends MachineIdInputs {
   machineId: string;
+  /** Absent in the state of stacks made before host keys were kept: learned at the next up. */
+  hostKey?: string;
 }
 
 /**
- * `cat /etc/machine-id` over SSH with a temporary key file only this user reads (never on a command line).
- * `attempts`: connection attempts, a second apart (a machine still booting).
+ * `cat /etc/machine-id` over SSH with a temporary key file only this user reads (never on a command line),
+ * to the machine that offers `hostKey` only. `attempts`: connection attempts, a second apart (a machine still booting).
  */
-export async function readMachineId(c: MachineIdInputs, attempts: number): Promise<string> {
+export async function readMachineId(c: MachineIdInputs, hostKey: string, attempts: number): Promise<string> {
   // Required here: a dynamic provider's functions are serialized with what they capture.
   const { execFile } = require("child_process") as typeof import("child_process");
   const fs = require("fs") as typeof import("fs");
@@ -32,10 +40,13 @@ export async function readMachineId(c: MachineIdInputs, attempts: number): Promi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockercoins-machine-id-"));
   const key = path.join(dir, "id");
   fs.writeFileSync(key, c.privateKey.endsWith("\n") ? c.privateKey : `${c.privateKey}\n`, { mode: 0o600 });
+  const knownHosts = path.join(dir, "known_hosts");
+  fs.writeFileSync(knownHosts, `${knownHostsLine(c.host, c.port, hostKey)}\n`, { mode: 0o600 });
   const where = `${c.user}@${c.host}:${c.port}`;
   try {
-    const ssh = ["-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-      "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", `ConnectionAttempts=${attempts}`,
+    const ssh = ["-i", key, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+      "-o", `UserKnownHostsFile=${knownHosts}`, "-o", `HostKeyAlgorithms=${hostKey.split(" ")[0]}`,
+      "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=10", "-o", `ConnectionAttempts=${attempts}`,
       "-p", String(c.port), `${c.user}@${c.host}`, "cat /etc/machine-id 2>/dev/null || true"];
     const out = await new Promise<string>((resolve, reject) =>
       execFile("ssh", ssh, { timeout: (attempts + 1) * 15_000 }, (err, stdout, stderr) =>
@@ -50,27 +61,50 @@ export async function readMachineId(c: MachineIdInputs, attempts: number): Promi
   }
 }
 
+/**
+ * The machine's host key and machine-id, asked again. `old`: what the stack learned, when it has. A machine
+ * that does not answer rejects (the caller decides); a changed key on the same machine throws the stop.
+ */
+export async function learnMachine(c: MachineIdInputs, old: { machineId: string; hostKey?: string } | undefined, name: string, attempts: number) {
+  const hostKey = await scanHostKey(c.host, c.port, attempts);
+  if (hostKey === undefined) throw new Error(`reading the SSH host key of ${c.host}:${c.port}: no answer`);
+  const machineId = await readMachineId(c, hostKey, attempts);
+  if (old?.hostKey !== undefined && hostKey !== old.hostKey && machineId === old.machineId) {
+    throw hostKeyChangedError(name, `${c.user}@${c.host}:${c.port}`, old.hostKey, hostKey, `its /etc/machine-id did not (it was not reinstalled)`);
+  }
+  return { hostKey, machineId };
+}
+
+const changedKey = (e: unknown) => e instanceof Error && e.message.startsWith(HOST_KEY_CHANGED);
+
 export const machineIdProvider: pulumi.dynamic.ResourceProvider = {
-  async create(inputs: MachineIdInputs) {
-    const machineId = await readMachineId(inputs, 12);
-    return { id: `${inputs.user}@${inputs.host}:${inputs.port}`, outs: { ...inputs, machineId } };
+  async create(inputs: MachineIdInputs & { name: string }) {
+    const learned = await learnMachine(inputs, undefined, inputs.name, 12);
+    return { id: `${inputs.user}@${inputs.host}:${inputs.port}`, outs: { ...inputs, ...learned } };
   },
   // Refresh: ask again. A machine that does not answer keeps what it said last (a host already gone is
-  // the destroy's and the other steps' business, not a refresh failure).
-  async read(id: string, props: MachineIdState) {
+  // the destroy's and the other steps' business, not a refresh failure); a changed key stops it.
+  async read(id: string, props: MachineIdState & { name: string }) {
     try {
-      return { id, props: { ...props, machineId: await readMachineId(props, 2) } };
-    } catch {
+      return { id, props: { ...props, ...(await learnMachine(props, props, props.name, 2)) } };
+    } catch (e) {
+      if (changedKey(e)) throw e;
       return { id, props };
     }
   },
-  // Another address is another machine; another key or user reaches the same one.
+  // Another address is another machine; another key or user reaches the same one. A machine that offers
+  // another host key than the one learned is an update, which tells a reinstall from a changed key.
   async diff(_id: string, olds: MachineIdState, news: MachineIdInputs) {
     const replaces = (["host", "port"] as const).filter((k) => olds[k] !== news[k]);
-    return { changes: replaces.length > 0 || olds.user !== news.user || olds.privateKey !== news.privateKey, replaces, deleteBeforeReplace: false };
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    const offered = await scanHostKey(olds.host, olds.port, 1);
+    const keyChanged = offered !== undefined && offered !== olds.hostKey;
+    return { changes: keyChanged || olds.user !== news.user || olds.privateKey !== news.privateKey, replaces: [] };
   },
-  async update(_id: string, olds: MachineIdState, news: MachineIdInputs) {
-    return { outs: { ...news, machineId: olds.machineId } };
+  async update(_id: string, olds: MachineIdState, news: MachineIdInputs & { name: string }) {
+    const offered = await scanHostKey(news.host, news.port, 2);
+    if (offered === undefined || offered === olds.hostKey) return { outs: { ...news, machineId: olds.machineId, hostKey: olds.hostKey } };
+    return { outs: { ...news, ...(await learnMachine(news, olds, news.name, 2)) } };
   },
 };
 
@@ -85,8 +119,14 @@ export interface MachineIdArgs {
 export class MachineId extends pulumi.dynamic.Resource {
   // `declare`: a class field would overwrite, after super(), the output the engine set.
   declare public readonly machineId: pulumi.Output<string>;
+  declare public readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: MachineIdArgs, opts?: pulumi.CustomResourceOptions) {
-    super(machineIdProvider, name, { ...args, privateKey: pulumi.secret(args.privateKey), machineId: undefined }, { ...opts, additionalSecretOutputs: ["privateKey"] });
+    super(
+      machineIdProvider,
+      name,
+      { ...args, name, privateKey: pulumi.secret(args.privateKey), machineId: undefined, hostKey: undefined },
+      { ...opts, additionalSecretOutputs: ["privateKey"] },
+    );
   }
 }

@@ -38,17 +38,18 @@ export interface VmHostsArgs {
 
 /**
  * Machines the user already has: nothing to create, only the shape every target ends in, and each machine's
- * identity (its /etc/machine-id, read again by `pulumi up --refresh`: a machine reinstalled is set up again).
+ * identity (its /etc/machine-id, read again by `pulumi up --refresh`: a machine reinstalled is set up again)
+ * and SSH host key (learned at first contact, checked on every run).
  */
 export class VmHosts extends pulumi.ComponentResource {
   public readonly hosts: Host[];
 
   constructor(name: string, args: VmHostsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockercoins:hosts:VmHosts", name, {}, opts);
-    this.hosts = vmHostList(args.machines).map((h) => ({
-      ...h,
-      identity: new MachineId(`${name}-${h.name}-machine-id`, { host: h.sshHost, port: h.sshPort, user: h.sshUser, privateKey: args.privateKey }, { parent: this }).machineId,
-    }));
+    this.hosts = vmHostList(args.machines).map((h) => {
+      const machine = new MachineId(`${name}-${h.name}-machine-id`, { host: h.sshHost, port: h.sshPort, user: h.sshUser, privateKey: args.privateKey }, { parent: this });
+      return { ...h, identity: machine.machineId, hostKey: machine.hostKey };
+    });
     this.registerOutputs({ addresses: args.machines.map((m) => m.address) });
   }
 }

@@ -26,7 +26,6 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     hosts: aws.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,
-    knownHosts: `${ctx.stateDir}/ssh/known_hosts`,
     build: { on: "manager" },
     dependsOn: [key],
   });
@@ -34,7 +33,7 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
   return {
     webuiUrl: pulumi.interpolate`http://${manager.publicIp}:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
-    sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} ${cfg.aws.sshUser}@${manager.publicIp}`,
+    sshCommand: swarm.sshToManager,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
     logsUrl: logsUiUrl(cfg, manager.publicIp),

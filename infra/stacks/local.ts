@@ -34,7 +34,6 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
     hosts: nodes.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,
-    knownHosts: "ephemeral",
     // Built on this machine's engine, pushed through node1's registry port published on 127.0.0.1.
     build: { on: "local", pushRegistry: `127.0.0.1:${cfg.local.registryPort}` },
     dependsOn: [key],
@@ -42,7 +41,7 @@ export function localStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutp
   return {
     webuiUrl: `http://127.0.0.1:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
-    sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${cfg.local.sshBasePort} root@127.0.0.1`,
+    sshCommand: swarm.sshToManager,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
     logsUrl: logsUiUrl(cfg, "127.0.0.1"),

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import type { Host } from "../hosts/host";
+import { knownHostsLine } from "../hosts/host-key";
+import { writeKnownHosts } from "../hosts/sshkey";
 import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster } from "../swarm/cluster";
 import { SwarmServices } from "../swarm/services";
@@ -24,15 +26,15 @@ export function webuiLabels(hostNames: string[], cfg: Pick<DockerCoinsConfig, "e
 }
 
 /**
- * ssh options of the Docker provider's `ssh://` transport. Playground nodes get new host keys whenever
- * they are re-created, so nothing is remembered for them; real machines are trusted on first use and
- * remembered in the stack's state directory.
+ * ssh options of the Docker provider's \`ssh://\` transport: the manager must offer the host key the stack
+ * learned (a known_hosts file of that one key), or the connection stops. Without a learned key (under mocks)
+ * nothing is checked.
  */
-export function dockerSshOpts(keyPath: string, knownHosts: "ephemeral" | string): string[] {
+export function dockerSshOpts(keyPath: string, knownHosts: string | undefined): string[] {
   const hostKeys =
-    knownHosts === "ephemeral"
+    knownHosts === undefined
       ? ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
-      : ["-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${knownHosts}`];
+      : ["-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`];
   return ["-i", keyPath, "-o", "IdentitiesOnly=yes", ...hostKeys, "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20"];
 }
 
@@ -44,8 +46,6 @@ export interface SwarmDeployment {
   hosts: Host[];
   privateKey: pulumi.Input<string>;
   privateKeyPath: pulumi.Output<string>;
-  /** See dockerSshOpts. */
-  knownHosts: "ephemeral" | string;
   /**
    * Where images are built and pushed: `local` builds on this machine's engine and pushes to the
    * manager's registry through a published port; `manager` builds on the manager's engine over SSH and
@@ -63,7 +63,7 @@ export function deploySwarm(
   cfg: DockerCoinsConfig,
   ctx: Pick<StackContext, "projectDir" | "providerPath">,
   d: SwarmDeployment,
-): Omit<StackOutputs, "webuiUrl" | "sshCommand"> & { services: SwarmServices } {
+): Omit<StackOutputs, "webuiUrl" | "sshCommand"> & { services: SwarmServices; sshToManager: pulumi.Output<string> } {
   const first = d.hosts[0];
   const pullRegistry = pulumi.interpolate`${first.privateAddress}:${REGISTRY_PORT}`;
 
@@ -78,7 +78,17 @@ export function deploySwarm(
     ...(d.guard ? { guard: { publishedPorts: [REGISTRY_PORT, cfg.logs.port], adminCidrs: d.guard.adminCidrs } } : {}),
   });
 
-  const managerConnection = { host: first.sshHost, port: first.sshPort, user: first.sshUser, privateKey: d.privateKey };
+  const managerConnection = {
+    host: first.sshHost,
+    port: first.sshPort,
+    user: first.sshUser,
+    privateKey: d.privateKey,
+    ...(first.hostKey === undefined ? {} : { hostKey: first.hostKey }),
+  };
+  // The manager's learned key, where the Docker provider's ssh reads it (beside the key file).
+  const knownHosts = pulumi
+    .all([d.privateKeyPath, first.sshHost, first.sshPort, first.hostKey])
+    .apply(([keyPath, host, port, key]) => (key === undefined ? undefined : writeKnownHosts(path.dirname(keyPath), knownHostsLine(host, port, key))));
   const dockerGroup = new command.remote.Command(
     "manager-docker-group",
     {
@@ -94,9 +104,9 @@ export function deploySwarm(
       // Known only once the manager is ready: on a first preview the provider stays unconfigured (its
       // resources show as creates) instead of dialling a machine that does not exist yet.
       host: pulumi.all([cluster.managerDockerHost, dockerGroup.id]).apply(([host]) => host),
-      sshOpts: d.privateKeyPath.apply((keyPath) =>
-        dockerSshOpts(ctx.providerPath(keyPath), d.knownHosts === "ephemeral" ? "ephemeral" : ctx.providerPath(d.knownHosts)),
-      ),
+      sshOpts: pulumi
+        .all([d.privateKeyPath, knownHosts])
+        .apply(([keyPath, file]) => dockerSshOpts(ctx.providerPath(keyPath), file === undefined ? undefined : ctx.providerPath(file))),
     },
     // A generated key file (SshKey) is what `ssh -i` reads: created before, deleted after, every use of this provider.
     { dependsOn: [...cluster.ready, dockerGroup, ...(d.dependsOn ?? [])] },
@@ -173,6 +183,12 @@ export function deploySwarm(
     nodes: cluster.nodes.apply((ns) => ns.map((n) => `${n.name} ${n.role} ${n.address}`)),
     replicas: swarmReplicas(cfg),
     services,
+    // The stack's sshCommand: the key file, and the manager's learned host key where there is one.
+    sshToManager: pulumi
+      .all([d.privateKeyPath, knownHosts, first.sshHost, first.sshPort, first.sshUser])
+      .apply(([keyPath, file, host, port, user]) =>
+        ["ssh", "-i", keyPath, ...(file ? ["-o", `UserKnownHostsFile=${file}`] : []), ...(port === 22 ? [] : ["-p", String(port)]), `${user}@${host}`].join(" "),
+      ),
   };
 }
 

@@ -13,7 +13,6 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     hosts: vms.hosts,
     privateKey: key.privateKey,
     privateKeyPath: key.privateKeyPath,
-    knownHosts: `${ctx.stateDir}/ssh/known_hosts`,
     build: { on: "manager" },
     dependsOn: [key],
     // On the user's own machines nothing stands in front of Docker's NAT (AWS has its security group).
@@ -23,7 +22,7 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
   return {
     webuiUrl: `http://${first.address}:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
-    sshCommand: pulumi.interpolate`ssh -i ${key.privateKeyPath} -p ${first.port} ${first.user}@${first.address}`,
+    sshCommand: swarm.sshToManager,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
     logsUrl: logsUiUrl(cfg, first.address),

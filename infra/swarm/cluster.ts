@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { Host } from "../hosts/host";
+import { knownHostsLine } from "../hosts/host-key";
 import { bootstrapDockerScript, engineConfigScript } from "./engine";
 import {
   drainAndRemoveNodeScript,
@@ -117,11 +118,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
       port: h.sshPort,
       user: h.sshUser,
       privateKey: args.privateKey,
+      // Checked on every dial: the key learned for this host (infra/hosts/host-key.ts).
+      ...(h.hostKey === undefined ? {} : { hostKey: h.hostKey }),
       // Fresh VMs and containers take a while before sshd answers.
       dialErrorLimit: 60,
       perDialTimeout: 10,
     });
     const connections = new Map(args.hosts.map((h) => [h.name, connection(h)]));
+    // For the scripts that ssh from this machine: the learned keys of these hosts, as known_hosts lines.
+    const knownHosts = (hosts: Host[]) =>
+      pulumi
+        .all(hosts.map((h) => pulumi.all([h.sshHost, h.sshPort, h.hostKey ?? ""])))
+        .apply((keys) => keys.filter(([, , key]) => key !== "").map(([host, port, key]) => knownHostsLine(host, port, key)).join("\n"));
 
     const run = (
       resourceName: string,
@@ -198,6 +206,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         environment: {
           SSH_KEY: pulumi.secret(args.privateKey),
           PEERS: pulumi.all(peers.map((h) => pulumi.interpolate`${h.sshUser}|${h.sshHost}|${h.sshPort}|${h.privateAddress}`)).apply((p) => p.join(" ")),
+          KNOWN_HOSTS: knownHosts(peers),
         },
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
@@ -250,6 +259,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             SSH_PORT: pulumi.output(host.sshPort).apply(String),
             SSH_USER: pulumi.output(host.sshUser),
             NODE: node.name,
+            KNOWN_HOSTS: knownHosts([host]),
           },
           interpreter: ["/bin/bash", "-c"],
         },

@@ -377,12 +377,20 @@ log "left the swarm"
 }
 
 // The ssh client of the scripts that run on the machine running Pulumi: the private key comes in the
-// environment (SSH_KEY, a secret) and goes to a file only this user reads, never on a command line.
+// environment (SSH_KEY, a secret) and goes to a file only this user reads, never on a command line. The
+// hosts' learned keys come in KNOWN_HOSTS (known_hosts lines): a host that offers another key is refused.
 const SSH_CLIENT = `key=$(mktemp)
-trap 'rm -f "$key"' EXIT
+known=$(mktemp)
+trap 'rm -f "$key" "$known"' EXIT
 printf '%s\\n' "$SSH_KEY" >"$key"
+if [ -n "\${KNOWN_HOSTS:-}" ]; then
+  printf '%s\\n' "$KNOWN_HOSTS" >"$known"
+  host_keys=(-o StrictHostKeyChecking=yes -o UserKnownHostsFile="$known")
+else
+  host_keys=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null)
+fi
 on_host() { # on_host USER HOST PORT COMMAND
-  ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \\
+  ssh -i "$key" -o IdentitiesOnly=yes -o BatchMode=yes "\${host_keys[@]}" \\
     -o LogLevel=ERROR -o ConnectTimeout=10 -o ConnectionAttempts=3 -p "$3" "$1@$2" "$4"
 }`;
 

@@ -34,6 +34,8 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       return { publicIp: `198.51.100.${n}`, privateIp: `172.31.0.${10 + n}` };
     }
     case "command:local:Command":
+      // AwsHosts' host key pairs print the private half then the public one, as ssh-keygen's files.
+      if (/host-key$/.test(name)) return { stdout: `-----BEGIN OPENSSH PRIVATE KEY-----\nhost ${name}\n-----END OPENSSH PRIVATE KEY-----\nssh-ed25519 AAAAhost${sha(name).slice(0, 8)} dockercoins-host\n` };
       return { stdout: /read$/.test(name) ? "-----BEGIN OPENSSH PRIVATE KEY-----\ngenerated\n" : "ssh-ed25519 AAAAC3Nza generated" };
     case "command:remote:Command":
       // Join tokens look like Swarm's (SWMTKN-1-<cluster>-<role secret>); init and joins print node IDs.
@@ -43,7 +45,9 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       return { stdout: name.endsWith("-token") ? `SWMTKN-1-0cluster0-${name.includes("manager") ? "m4nager" : "w0rker"}\n` : `${sha(name).slice(0, 25)}\n` };
     case "pulumi-nodejs:dynamic:Resource":
       // The vms hosts' machine-id readers (infra/hosts/machine-id.ts): 32 hex digits, as /etc/machine-id.
-      return name.endsWith("-machine-id") ? { machineId: sha(name).slice(0, 32) } : {};
+      // Each learns the machine's SSH host key; the playground's host keys (host-key.ts) learn only that.
+      if (name.endsWith("-machine-id")) return { machineId: sha(name).slice(0, 32), hostKey: `ssh-ed25519 AAAAvm${sha(name).slice(0, 8)}` };
+      return name.endsWith("-host-key") ? { hostKey: `ssh-ed25519 AAAAnode${sha(name).slice(0, 8)}` } : {};
     case "kubernetes:core/v1:Service":
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
     case "kubernetes:apps/v1:Deployment":

@@ -48,6 +48,7 @@ describe("AwsHosts", () => {
       "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 7,
       "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 1,
       "aws:ec2/instance:Instance": 5,
+      "command:local:Command": 5, // each node's SSH host key pair
     });
     expect(named("aws-provider").inputs.region).toBe("eu-west-1");
     const instances = ofType("aws:ec2/instance:Instance");
@@ -118,11 +119,38 @@ describe("AwsHosts", () => {
 
   it("ends in hosts named node1..5 reached on their public IP, advertising their private IP", async () => {
     const c = new aws.AwsHosts("aws", AWS_ARGS);
-    const hosts = await Promise.all(c.hosts.map(async (h) => ({ ...h, sshHost: await resolve(h.sshHost), privateAddress: await resolve(h.privateAddress), identity: await resolve(h.identity), dependsOn: undefined })));
-    // The instance id is the host's identity: a replaced instance is a new host to set up.
+    const hosts = await Promise.all(c.hosts.map(async (h) => ({ ...h, sshHost: await resolve(h.sshHost), privateAddress: await resolve(h.privateAddress), identity: await resolve(h.identity), hostKey: await resolve(h.hostKey), dependsOn: undefined })));
+    // The instance id is the host's identity: a replaced instance is a new host to set up. Its host key is
+    // the one the program made for that node.
     expect(hosts).toEqual([1, 2, 3, 4, 5].map((n) => ({
       name: `node${n}`, sshHost: `198.51.100.${n}`, sshPort: 22, sshUser: "ubuntu", privateAddress: `172.31.0.${10 + n}`, dependsOn: undefined, identity: `aws-node${n}-id`,
+      hostKey: `ssh-ed25519 AAAAhost${sha(`aws-node${n}-host-key`).slice(0, 8)}`,
     })));
+  });
+
+  it("each node's sshd gets a host key the program made, through cloud-init, kept secret; a replaced instance gets the same one", async () => {
+    new aws.AwsHosts("aws", AWS_ARGS);
+    await settle();
+    for (const n of [1, 2, 3, 4, 5]) {
+      const pair = named(`aws-node${n}-host-key`);
+      expect(pair.inputs).toMatchObject({ create: aws.HOST_KEY_PAIR_SCRIPT, logging: "none" });
+      expect(pair.inputs.triggers).toBeUndefined(); // made once per node, whatever happens to the instance
+      const userData = named(`aws-node${n}`).inputs.userData;
+      expect(isSecret(userData)).toBe(true);
+      expect(plain(userData)).toBe(
+        [
+          "#cloud-config", "ssh_deletekeys: true", "ssh_genkeytypes: []", "ssh_keys:", "  ed25519_private: |",
+          "    -----BEGIN OPENSSH PRIVATE KEY-----", `    host aws-node${n}-host-key`, "    -----END OPENSSH PRIVATE KEY-----",
+          `  ed25519_public: ssh-ed25519 AAAAhost${sha(`aws-node${n}-host-key`).slice(0, 8)}`, "",
+        ].join("\n"),
+      );
+    }
+    // A real pair, as ssh-keygen makes it, splits into what cloud-init and the connections take.
+    const real = execFileSync("bash", ["-c", aws.HOST_KEY_PAIR_SCRIPT], { encoding: "utf8" });
+    const pair = aws.splitHostKeyPair(real);
+    expect(pair.privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    expect(pair.publicKey).toMatch(/^ssh-ed25519 AAAA[0-9A-Za-z+/=]+$/);
+    expect(() => aws.splitHostKeyPair("ssh-rsa AAAA x")).toThrow("not an OpenSSH ed25519 pair");
   });
 });
 
@@ -138,7 +166,7 @@ describe("VmHosts", () => {
     });
     await settle();
     expect(countByType()).toEqual({ "dockercoins:hosts:VmHosts": 1, "pulumi-nodejs:dynamic:Resource": 3 });
-    expect(v.hosts.map(({ identity: _, ...h }) => h)).toEqual([
+    expect(v.hosts.map(({ identity: _, hostKey: __, ...h }) => h)).toEqual([
       { name: "10.0.0.11", formerName: "node1", sshHost: "10.0.0.11", sshPort: 22, sshUser: "root", privateAddress: "10.0.0.11" },
       { name: "node2", formerName: undefined, sshHost: "vm2.example", sshPort: 2222, sshUser: "admin", privateAddress: "192.168.1.12" },
       { name: "edge", formerName: "node3", sshHost: "vm3.example", sshPort: 22, sshUser: "admin", privateAddress: "192.168.1.13" },
@@ -148,6 +176,8 @@ describe("VmHosts", () => {
     expect(reader).toMatchObject({ host: "vm3.example", port: 22, user: "admin" });
     expect(isSecret(reader.privateKey)).toBe(true);
     expect(await resolve(v.hosts[2].identity!)).toBe(sha("vms-edge-machine-id").slice(0, 32));
+    // Its host key too: learned at first contact, checked on every run.
+    expect(await resolve(v.hosts[2].hostKey!)).toBe(`ssh-ed25519 AAAAvm${sha("vms-edge-machine-id").slice(0, 8)}`);
   });
 });
 
@@ -214,6 +244,7 @@ describe("LocalHosts", () => {
       "docker:index/network:Network": 1,
       "docker:index/volume:Volume": 5,
       "docker:index/container:Container": 5,
+      "pulumi-nodejs:dynamic:Resource": 5, // each node's SSH host key
     });
     expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "../infra/node-image" }, skipPush: true });
     expect(named("local-net").inputs).toMatchObject({ name: "dockercoins-test-nodes", driver: "bridge", ipamConfigs: [{ subnet: "10.213.0.0/24" }] });
@@ -242,11 +273,15 @@ describe("LocalHosts", () => {
 
   it("ends in hosts on 127.0.0.1 with one SSH port each, advertising the bridge address", async () => {
     const l = new local.LocalHosts("local", LOCAL_ARGS);
-    const hosts = await Promise.all(l.hosts.map(async ({ dependsOn, ...h }) => ({ ...h, identity: await resolve(h.identity) })));
-    // The node container's id is the host's identity: a re-created container is a new host to set up.
+    const hosts = await Promise.all(l.hosts.map(async ({ dependsOn, ...h }) => ({ ...h, identity: await resolve(h.identity), hostKey: await resolve(h.hostKey) })));
+    // The node container's id is the host's identity: a re-created container is a new host to set up, whose
+    // host key is learned anew (the container's id is an input of its HostKey).
     expect(hosts).toEqual([1, 2, 3, 4, 5].map((n) => ({
       name: `node${n}`, sshHost: "127.0.0.1", sshPort: 22000 + n, sshUser: "root", privateAddress: `10.213.0.${10 + n}`, identity: `local-node${n}-id`,
+      hostKey: `ssh-ed25519 AAAAnode${sha(`local-node${n}-host-key`).slice(0, 8)}`,
     })));
+    await settle();
+    for (const n of [1, 2, 3, 4, 5]) expect(named(`local-node${n}-host-key`).inputs).toMatchObject({ name: `local-node${n}-host-key`, host: "127.0.0.1", port: 22000 + n, identity: `local-node${n}-id` });
     expect(l.hosts.every((h, i) => h.dependsOn?.[0] === l.containers[i])).toBe(true);
   });
 

@@ -22,7 +22,7 @@ describe("machineIdProvider", () => {
   });
 
   it("a read that fails says which machine, and never prints the key", async () => {
-    const err = await readMachineId(OLD, 1).then(() => undefined, (e: Error) => e);
+    const err = await readMachineId(OLD, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA", 1).then(() => undefined, (e: Error) => e);
     expect(err?.message).toMatch(/^reading \/etc\/machine-id of root@127\.0\.0\.1:1: .*(refused|Connection)/);
     expect(err?.message).not.toContain("PRIVATE KEY");
   });

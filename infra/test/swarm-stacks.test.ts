@@ -66,6 +66,7 @@ describe("every Swarm target: exact resource counts", () => {
       "dockercoins:hosts:SshKey": 1,
       "command:local:Command": 7, // the SSH key (write, read back), the live-manager search, each joined node's leave at destroy (4)
       "dockercoins:hosts:LocalHosts": 1,
+      "pulumi-nodejs:dynamic:Resource": 5, // each node's SSH host key, learned when its container first starts
       "docker:index/image:Image": 5, // node image + rng, hasher, worker, webui
       "docker:index/network:Network": 3, // node bridge, registry overlay, dockercoins overlay
       "docker:index/volume:Volume": 5,
@@ -86,7 +87,7 @@ describe("every Swarm target: exact resource counts", () => {
     expect(countByType()).toEqual({
       "dockercoins:hosts:SshKey": 1,
       "dockercoins:hosts:VmHosts": 1,
-      "pulumi-nodejs:dynamic:Resource": 5, // each machine's /etc/machine-id, its identity
+      "pulumi-nodejs:dynamic:Resource": 5, // each machine's /etc/machine-id (its identity) and SSH host key
       "dockercoins:swarm:Cluster": 1,
       "command:remote:Command": 32,
       "command:local:Command": 5, // the live-manager search, each joined node's leave at destroy
@@ -148,17 +149,29 @@ describe("local target", () => {
     expect(named("registry-registry").inputs.taskSpec.containerSpec.image).toMatch(/^registry@sha256:[0-9a-f]+$/);
   });
 
-  it("the Docker provider reaches node1 over SSH with the key file and throwaway host keys", async () => {
+  it("the Docker provider reaches node1 over SSH with the key file, and only if node1 offers the host key learned for it", async () => {
     await run(DEV);
     expect(named("manager").inputs).toMatchObject({
       host: "ssh://root@127.0.0.1:22001",
       sshOpts: JSON.stringify([
         // Relative to the program's folder: the provider's config is the same from any checkout.
         "-i", fromProgram(`${STATE}/ssh/id`), "-o", "IdentitiesOnly=yes",
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${fromProgram(`${STATE}/ssh/known_hosts`)}`,
         "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
       ]),
     });
+    const node1Key = `ssh-ed25519 AAAAnode${sha("local-node1-host-key").slice(0, 8)}`;
+    expect(fs.readFileSync(path.join(STATE, "ssh", "known_hosts"), "utf8")).toBe(`[127.0.0.1]:22001 ${node1Key}\n`);
+    // Every remote command checks the key of the node it runs on; the manager's too.
+    for (const n of [1, 2, 3, 4, 5]) {
+      const key = `ssh-ed25519 AAAAnode${sha(`local-node${n}-host-key`).slice(0, 8)}`;
+      for (const step of ["ssh", "docker", "engine-config"]) expect(plain(named(`swarm-node${n}-${step}`).inputs.connection).hostKey).toBe(key);
+      expect(named(`local-node${n}-host-key`).inputs).toMatchObject({ host: "127.0.0.1", port: 22000 + n, identity: `local-node${n}-id` });
+    }
+    expect(plain(named("manager-docker-group").inputs.connection).hostKey).toBe(node1Key);
+    expect(plain(named("dockercoins-rollout").inputs.connection).hostKey).toBe(node1Key);
+    // The scripts that ssh from this machine (leaving at destroy) check it too.
+    expect(plain(named("swarm-node3-leave").inputs.environment).KNOWN_HOSTS).toBe(`[127.0.0.1]:22003 ssh-ed25519 AAAAnode${sha("local-node3-host-key").slice(0, 8)}`);
   });
 
   it("nodes get the generated public key; every remote command uses the generated private key as a secret", async () => {
@@ -232,7 +245,8 @@ describe("local target", () => {
     const out = await run(DEV);
     expect(out.webuiUrl).toBe("http://127.0.0.1:8000");
     expect(await resolve(out.managerAddress)).toBe("10.213.0.11");
-    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p 22001 root@127.0.0.1`);
+    // node1's learned host key, in the known_hosts file beside the key: the user's ssh checks it too.
+    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id -o UserKnownHostsFile=${STATE}/ssh/known_hosts -p 22001 root@127.0.0.1`);
     expect(out.replicas).toEqual({ worker: 1, rng: 1, hasher: 1, webui: 1, redis: 1, registry: 1 });
     const nodes = (await resolve(out.nodes)) as string[];
     expect(nodes.map((n) => n.split(" ").slice(0, 2).join(" "))).toEqual(["node1 manager", "node2 worker", "node3 worker", "node4 worker", "node5 worker"]);
@@ -310,7 +324,7 @@ describe("remote and manager targets", () => {
     expect(named("manager").inputs.host).toBe("ssh://root@192.168.1.101:22");
     expect(JSON.parse(named("manager").inputs.sshOpts)).toEqual([
       "-i", fromProgram(`${STATE}/ssh/id`), "-o", "IdentitiesOnly=yes",
-      "-o", "StrictHostKeyChecking=accept-new", "-o", `UserKnownHostsFile=${fromProgram(`${STATE}/ssh/known_hosts`)}`,
+      "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${fromProgram(`${STATE}/ssh/known_hosts`)}`,
       "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20",
     ]);
     // 3 managers: node2 and node3 join with the manager token, handed over on standard input (a secret),
@@ -329,7 +343,9 @@ describe("remote and manager targets", () => {
   it("aws: webui URL and SSH command use node1's public IP; the SSH user is ubuntu", async () => {
     const out = await run(AWS);
     expect(await resolve(out.webuiUrl)).toBe("http://198.51.100.1:8000");
-    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id ubuntu@198.51.100.1`);
+    expect(await resolve(out.sshCommand)).toBe(`ssh -i ${STATE}/ssh/id -o UserKnownHostsFile=${STATE}/ssh/known_hosts ubuntu@198.51.100.1`);
+    // The key the program made for node1, which cloud-init gave its sshd.
+    expect(fs.readFileSync(path.join(STATE, "ssh", "known_hosts"), "utf8")).toBe(`198.51.100.1 ssh-ed25519 AAAAhost${sha("aws-node1-host-key").slice(0, 8)}\n`);
     expect(named("manager").inputs.host).toBe("ssh://ubuntu@198.51.100.1:22");
     expect(named("manager-docker-group").inputs.create).toBe(swarm.DOCKER_GROUP_SCRIPT);
   });
@@ -386,7 +402,11 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
     expect(plain(probe.inputs.environment).PEERS).toBe("root|127.0.0.1|22002|10.213.0.12 root|127.0.0.1|22003|10.213.0.13");
     expect(isSecret(probe.inputs.environment)).toBe(true);
     expect(probe.inputs.logging).toBe("stderr"); // its stdout holds a manager token
-    expect(probe.dependencies).toEqual(["local-node1", "local-node2", "local-node3", "ssh-key-read", "swarm-node2-ssh", "swarm-node3-ssh"]);
+    expect(probe.dependencies).toEqual(["local-node1", "local-node2", "local-node2-host-key", "local-node3", "local-node3-host-key", "ssh-key-read", "swarm-node2-ssh", "swarm-node3-ssh"]);
+    // It asks the peers for a token only if they offer the host keys learned for them.
+    expect(plain(probe.inputs.environment).KNOWN_HOSTS).toBe(
+      [2, 3].map((n) => `[127.0.0.1]:2200${n} ssh-ed25519 AAAAnode${sha(`local-node${n}-host-key`).slice(0, 8)}`).join("\n"),
+    );
     // The init reads what it found on standard input, and joins through it if it found one.
     expect(named("swarm-init").dependencies).toContain("swarm-live-manager");
     expect(String(plain(named("swarm-init").inputs.create))).toContain("read -r via token || true");
@@ -427,36 +447,37 @@ describe("ordering (local target)", () => {
     const deps = (name: string) => named(name).dependencies;
     // Every script also depends on the node containers it sets up: their ids are in its text.
     for (const n of [1, 2, 3, 4, 5]) {
-      expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, "ssh-key-read"]);
-      expect(deps(`swarm-node${n}-docker`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n}-ssh`]);
+      // The host key too: every connection checks it.
+      expect(deps(`swarm-node${n}-ssh`)).toEqual([`local-node${n}`, `local-node${n}-host-key`, "ssh-key-read"]);
+      expect(deps(`swarm-node${n}-docker`)).toEqual([`local-node${n}`, `local-node${n}-host-key`, "ssh-key-read", `swarm-node${n}-ssh`]);
     }
-    expect(deps("swarm-init")).toEqual(["local-node1", "ssh-key-read", "swarm-live-manager", "swarm-node1-engine-config"]);
-    expect(deps("swarm-manager-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
-    expect(deps("swarm-worker-token")).toEqual(["local-node1", "ssh-key-read", "swarm-init"]);
+    expect(deps("swarm-init")).toEqual(["local-node1", "local-node1-host-key", "ssh-key-read", "swarm-live-manager", "swarm-node1-engine-config"]);
+    expect(deps("swarm-manager-token")).toEqual(["local-node1", "local-node1-host-key", "ssh-key-read", "swarm-init"]);
+    expect(deps("swarm-worker-token")).toEqual(["local-node1", "local-node1-host-key", "ssh-key-read", "swarm-init"]);
     for (const n of [2, 3, 4, 5]) {
       // The init too: its node ID is in every join (a Swarm formed again makes them run again).
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-init", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, `local-node${n}-host-key`, "ssh-key-read", "swarm-init", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
       // Leaving (at destroy, from here) comes after the drain and removal on the manager.
-      expect(deps(`swarm-node${n}-leave`)).toEqual(["ssh-key-read", `swarm-node${n}-join`]);
+      expect(deps(`swarm-node${n}-leave`)).toEqual([`local-node${n}-host-key`, "ssh-key-read", `swarm-node${n}-join`]);
       // One node after the other (promotions and demotions keep Raft's quorum).
-      expect(deps(`swarm-node${n}-labels`)).toEqual(["local-node1", `local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-leave`].sort());
+      expect(deps(`swarm-node${n}-labels`)).toEqual(["local-node1", "local-node1-host-key", `local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-labels`, `swarm-node${n}-leave`].sort());
       // Engine settings roll one node after the other too.
-      expect(deps(`swarm-node${n}-engine-config`)).toEqual([`local-node${n}`, "ssh-key-read", `swarm-node${n - 1}-engine-config`, `swarm-node${n}-docker`]);
+      expect(deps(`swarm-node${n}-engine-config`)).toEqual([`local-node${n}`, `local-node${n}-host-key`, "ssh-key-read", `swarm-node${n - 1}-engine-config`, `swarm-node${n}-docker`]);
     }
-    expect(deps("swarm-node1-engine-config")).toEqual(["local-node1", "ssh-key-read", "swarm-node1-docker"]);
+    expect(deps("swarm-node1-engine-config")).toEqual(["local-node1", "local-node1-host-key", "ssh-key-read", "swarm-node1-docker"]);
     const ready = [...[1, 2, 3, 4, 5].map((n) => `swarm-node${n}-labels`), ...[1, 2, 3, 4, 5].map((n) => `swarm-node${n}-engine-config`)];
-    expect(deps("manager-docker-group")).toEqual(["ssh-key-read", ...ready].sort());
-    expect(deps("manager")).toEqual(["manager-docker-group", "ssh-key-file", "ssh-key-read", ...ready].sort());
+    expect(deps("manager-docker-group")).toEqual(["local-node1-host-key", "ssh-key-read", ...ready].sort());
+    expect(deps("manager")).toEqual(["local-node1-host-key", "manager-docker-group", "ssh-key-file", "ssh-key-read", ...ready].sort());
   });
 
   it("every engine trusts node1's registry; 3 managers join one at a time, then the workers", async () => {
     await run({ ...DEV, managerCount: "3" });
     for (const n of [1, 2, 3, 4, 5]) expect(plain(named(`swarm-node${n}-docker`).inputs.create)).toContain('"10.213.0.11:5000"');
     const deps = (name: string) => named(name).dependencies;
-    expect(deps("swarm-node2-join")).toEqual(["local-node2", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-engine-config"]);
-    expect(deps("swarm-node3-join")).toEqual(["local-node3", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-join", "swarm-node3-engine-config"]);
+    expect(deps("swarm-node2-join")).toEqual(["local-node2", "local-node2-host-key", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-engine-config"]);
+    expect(deps("swarm-node3-join")).toEqual(["local-node3", "local-node3-host-key", "ssh-key-read", "swarm-init", "swarm-manager-token", "swarm-node2-join", "swarm-node3-engine-config"]);
     for (const n of [4, 5]) {
-      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, "ssh-key-read", "swarm-init", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
+      expect(deps(`swarm-node${n}-join`)).toEqual([`local-node${n}`, `local-node${n}-host-key`, "ssh-key-read", "swarm-init", "swarm-node2-join", "swarm-node3-join", `swarm-node${n}-engine-config`, "swarm-worker-token"]);
     }
   });
 
@@ -477,7 +498,7 @@ describe("ordering (local target)", () => {
     // The services, plus what its inputs come from: the images (in the key) and the login key.
     expect(rollout.dependencies).toEqual([
       "dockercoins-hasher", "dockercoins-redis", "dockercoins-rng", "dockercoins-webui", "dockercoins-worker",
-      "images-hasher", "images-rng", "images-webui", "images-worker", "redis-image-pin", "ssh-key-read",
+      "images-hasher", "images-rng", "images-webui", "images-worker", "local-node1-host-key", "redis-image-pin", "ssh-key-read",
     ]);
     expect(plain(rollout.inputs.create)).toContain("for svc in redis rng hasher worker webui; do");
     expect(rollout.inputs.connection).toBeDefined();

@@ -1,0 +1,124 @@
+import * as pulumi from "@pulumi/pulumi";
+
+// Every SSH connection Pulumi makes checks the host's key against one kept in the stack's state
+// (pulumi-command's `connection.hostKey`; the Docker provider's ssh through a known_hosts file). For a
+// machine the stack has not met, the key is learned at first contact (ssh-keyscan): on the playground
+// that is a container on this machine. Every preview, up and refresh asks the machine again before
+// anything dials it: a key that changed while the machine did not stops the run, saying so, before a
+// private key's signature or a join token goes to whoever answers. A machine the program re-created (a
+// new identity: the node container's id) is a new machine and its key is learned anew.
+
+/**
+ * The host key `host:port` offers, as `type base64` (what pulumi-command's `hostKey` and known_hosts take),
+ * preferring ed25519, then ECDSA, then RSA; undefined when nothing answered within `attempts` tries a second apart.
+ */
+export async function scanHostKey(host: string, port: number, attempts: number): Promise<string | undefined> {
+  // Required here: a dynamic provider's functions are serialized with what they capture.
+  const { execFile } = require("child_process") as typeof import("child_process");
+  const preferred = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const out = await new Promise<string>((resolve) =>
+      execFile("ssh-keyscan", ["-T", "5", "-t", "ed25519,ecdsa,rsa", "-p", String(port), host], { timeout: 15_000 }, (_err, stdout) =>
+        resolve(String(stdout ?? "")),
+      ),
+    );
+    const offered = out
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .filter((f) => f.length >= 3 && !f[0].startsWith("#"))
+      .map((f) => `${f[1]} ${f[2]}`);
+    for (const type of preferred) {
+      const key = offered.find((k) => k.startsWith(`${type} `));
+      if (key) return key;
+    }
+    if (attempt < attempts) await new Promise((r) => setTimeout(r, 1000));
+  }
+  return undefined;
+}
+
+/** The key's fingerprint as `ssh-keygen -lf` prints it (SHA256:...), for messages a person compares. */
+export function hostKeyFingerprint(key: string): string {
+  const { createHash } = require("crypto") as typeof import("crypto");
+  const blob = Buffer.from(key.trim().split(/\s+/)[1] ?? "", "base64");
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
+}
+
+/** Marks the error that must stop a run (a changed key), unlike a machine that does not answer. */
+export const HOST_KEY_CHANGED = "the SSH host key of";
+
+/** The stop: what changed, why it matters, and how to accept a change the user made. */
+export function hostKeyChangedError(resourceName: string, where: string, learned: string, offered: string, unchanged: string): Error {
+  return new Error(
+    `${HOST_KEY_CHANGED} ${where} changed: the stack learned ${hostKeyFingerprint(learned)}, the machine now offers ` +
+      `${hostKeyFingerprint(offered)}, and ${unchanged}. Someone else may be answering at that address, so nothing ` +
+      `was sent to it. If you changed the key yourself (sshd's keys regenerated), accept the new one with ` +
+      `\`pulumi up --replace <urn>\`, the urn from \`pulumi stack --show-urns | grep ${resourceName}\`.`,
+  );
+}
+
+/** A line of a known_hosts file for `host:port` (ssh writes non-22 ports as `[host]:port`). */
+export function knownHostsLine(host: string, port: number, key: string): string {
+  return `${port === 22 ? host : `[${host}]:${port}`} ${key.trim()}`;
+}
+
+/** What the program gives: where the machine answers, and what makes it a new machine. */
+export interface HostKeyInputs {
+  /** The resource's name, for the message that tells how to accept a changed key. */
+  name: string;
+  host: string;
+  port: number;
+  /** The node container's id (or an instance's): another value is another machine, whose key is learned anew. */
+  identity: string;
+}
+
+export interface HostKeyState extends HostKeyInputs {
+  hostKey: string;
+}
+
+/** Asks the machine again; a machine that does not answer (stopped, refused, gone) is not a changed key. */
+async function checkHostKey(s: HostKeyState, attempts: number): Promise<void> {
+  const offered = await scanHostKey(s.host, s.port, attempts);
+  if (offered !== undefined && offered !== s.hostKey) {
+    throw hostKeyChangedError(s.name, `${s.host}:${s.port}`, s.hostKey, offered, `it is the same machine (${s.identity.slice(0, 12)})`);
+  }
+}
+
+export const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs: HostKeyInputs) {
+    // A node just created takes a few seconds before sshd answers.
+    const hostKey = await scanHostKey(inputs.host, inputs.port, 60);
+    if (hostKey === undefined) throw new Error(`no SSH host key from ${inputs.host}:${inputs.port} within a minute: is sshd running there?`);
+    return { id: `${inputs.host}:${inputs.port}`, outs: { ...inputs, hostKey } };
+  },
+  async read(id: string, props: HostKeyState) {
+    await checkHostKey(props, 2);
+    return { id, props };
+  },
+  // Another machine (identity, address): replaced, learning its key. The same machine: asked again, before
+  // anything in this run dials it.
+  async diff(_id: string, olds: HostKeyState, news: HostKeyInputs) {
+    const replaces = (["identity", "host", "port"] as const).filter((k) => olds[k] !== news[k]);
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    await checkHostKey(olds, 1);
+    return { changes: olds.name !== news.name, replaces: [] };
+  },
+  async update(_id: string, olds: HostKeyState, news: HostKeyInputs) {
+    return { outs: { ...news, hostKey: olds.hostKey } };
+  },
+};
+
+export interface HostKeyArgs {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  identity: pulumi.Input<string>;
+}
+
+/** The SSH host key of a machine whose identity the program knows (see above). */
+export class HostKey extends pulumi.dynamic.Resource {
+  // `declare`: a class field would overwrite, after super(), the output the engine set.
+  declare public readonly hostKey: pulumi.Output<string>;
+
+  constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
+    super(hostKeyProvider, name, { ...args, name, hostKey: undefined }, opts);
+  }
+}
