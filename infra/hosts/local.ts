@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import { execFileSync } from "node:child_process";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { buildPlatform } from "../images";
 import { normalizeContextModes } from "../images/context-modes";
 import { ADDR_POOL_FORMAT, DOCKER_ADDR_POOL } from "../swarm/scripts";
 import { Host } from "./host";
@@ -151,7 +152,7 @@ export class LocalHosts extends pulumi.ComponentResource {
       `${name}-node-image`,
       {
         imageName: `${args.prefix}-node:latest`,
-        build: { context: args.nodeImageContext },
+        build: { context: args.nodeImageContext, platform: buildPlatform() },
         skipPush: true,
       },
       child,

@@ -7,6 +7,16 @@ export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as cons
 export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
 
 /**
+ * The platform the docker provider builds for when none is given (linux/<its own GOARCH>: this machine's), said
+ * explicitly so it does not print a note on every preview and up. The same value it would write itself, so a
+ * stack made before keeps its images.
+ */
+export function buildPlatform(arch: string = process.arch): string {
+  const goarch: Record<string, string> = { x64: "amd64", ia32: "386", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64", loong64: "loong64" };
+  return `linux/${goarch[arch] ?? arch}`;
+}
+
+/**
  * The reference services pull: the pushed digest, re-homed on the registry address the nodes use.
  * Pushes go through 127.0.0.1 (a published port or an SSH-tunnelled engine) while nodes pull from the
  * manager's private address, so only the registry host differs; the digest is the same bits.
@@ -63,6 +73,7 @@ export class Images extends pulumi.ComponentResource {
             // Relative to the working directory like the context (the provider joins nothing to it).
             dockerfile: path.join(args.context, svc, "Dockerfile"),
             args: { NODE_IMAGE: args.nodeImage },
+            platform: buildPlatform(),
           },
           skipPush: registry === undefined,
         },

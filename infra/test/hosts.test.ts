@@ -246,7 +246,7 @@ describe("LocalHosts", () => {
       "docker:index/container:Container": 5,
       "pulumi-nodejs:dynamic:Resource": 5, // each node's SSH host key
     });
-    expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "../infra/node-image" }, skipPush: true });
+    expect(named("local-node-image").inputs).toMatchObject({ imageName: "dockercoins-test-node:latest", build: { context: "../infra/node-image", platform: (await import("../images")).buildPlatform() }, skipPush: true });
     expect(named("local-net").inputs).toMatchObject({ name: "dockercoins-test-nodes", driver: "bridge", ipamConfigs: [{ subnet: "10.213.0.0/24" }] });
     const containers = ofType("docker:index/container:Container").sort((a, b) => a.name.localeCompare(b.name));
     for (const [i, c] of containers.entries()) {

@@ -35,7 +35,8 @@ describe("Images", () => {
     expect(ofType("docker:index/image:Image").map((i) => i.inputs).sort((a, b) => a.imageName.localeCompare(b.imageName))).toEqual(
       ["hasher", "rng", "webui", "worker"].map((svc) => ({
         imageName: `127.0.0.1:15000/dockercoins/${svc}:latest`,
-        build: { context: "../app", dockerfile: `../app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" } },
+        // The platform said, as the provider would default it (linux/<this machine's arch>): no note on every up.
+        build: { context: "../app", dockerfile: `../app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" }, platform: images.buildPlatform() },
         skipPush: false,
         buildOnPreview: false,
       })),
@@ -43,5 +44,13 @@ describe("Images", () => {
     for (const svc of images.DOCKERCOINS_SERVICES) {
       expect(await resolve(c.refs[svc])).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
     }
+  });
+
+  it("names the build platform as Go does (the provider's own default), for every Node architecture", () => {
+    expect(images.buildPlatform("x64")).toBe("linux/amd64");
+    expect(images.buildPlatform("arm64")).toBe("linux/arm64");
+    expect(images.buildPlatform("ia32")).toBe("linux/386");
+    expect(images.buildPlatform("ppc64")).toBe("linux/ppc64le");
+    expect(images.buildPlatform()).toBe(process.arch === "x64" ? "linux/amd64" : images.buildPlatform(process.arch));
   });
 });
