@@ -57,6 +57,8 @@ async function tasksByNode(service: string): Promise<Record<string, number>> {
   }
   return byNode;
 }
+/** The whole output of a scripts/up.sh run: the log file it names (it shows only its phases and summary). */
+const upLog = (r: { stdout: string }) => readFileSync(/the whole output goes to (\S+)/.exec(r.stdout)?.[1] ?? "no log named", "utf8");
 const total = (byNode: Record<string, number>) => Object.values(byNode).reduce((sum, n) => sum + n, 0);
 
 describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground stack (real engine and plugins)", () => {
@@ -99,8 +101,16 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     const r = await timed("fresh up (scripts/up.sh)", () => co.upScript());
     const created = /Resources:\s+\+ (\d+) created/.exec(r.stdout);
     expect(created).not.toBeNull();
-    console.log(`[pulumi e2e] fresh up: ${created![1]} resources created`);
-    expect(r.stdout + r.stderr).not.toMatch(/from \$PATH|Unable to set 'PULUMI_COMMAND|Undefined value \(/);
+    // Quiet: phases, progress, Pulumi's summary and the outputs; the whole output in the log it names.
+    const shown = (r.stdout + r.stderr).trimEnd().split("\n");
+    console.log(`[pulumi e2e] fresh up: ${created![1]} resources created; scripts/up.sh printed ${shown.length} lines:\n${shown.join("\n")}`);
+    expect(shown.length).toBeLessThanOrEqual(150);
+    expect(r.stdout).toMatch(/\[up\]   \d+\/\d+ steps done/);
+    const log = upLog(r);
+    expect(log).toMatch(/images-rng created/);
+    expect(log.split("\n").length).toBeGreaterThan(shown.length);
+    // No warning, no note: ours (an undefined output), the docker provider's (no platform), the engine's.
+    expect(log).not.toMatch(/from \$PATH|Unable to set 'PULUMI_COMMAND|Undefined value \(|Building your image for|warning:/);
     const page = await fetch(`${WEBUI}/`, { signal: AbortSignal.timeout(5000) });
     expect(page.status).toBe(200);
     await waitFor("hashes counted", async () => ((await readJson(WEBUI)).hashes > 0 ? true : undefined), 60_000);
@@ -617,7 +627,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       // `pulumi up --refresh` alone cannot: the docker provider reaches the Swarm through node1.
       const r = await timed("node1 lost (3 managers): scripts/up.sh --refresh", () => co.sh(`DOCKERCOINS_STACK=${STACK} scripts/up.sh --refresh --skip-preview`));
       expect(r.stderr).toContain("[up] the first manager does not answer over SSH: its host is lost");
-      expect(r.stdout).toContain("joined the live swarm as a manager through 10.213.0.12");
+      expect(upLog(r)).toContain("joined the live swarm as a manager through 10.213.0.12");
       const after = await swarmView();
       console.log(`[pulumi e2e] after node1's heal (3 managers):\n${after.nodes.join("\n")}`);
       expect(after.cluster).toBe(before.cluster); // the same Swarm: it kept its quorum
@@ -642,7 +652,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     const before = await swarmView();
     await loseNode1();
     const r = await timed("node1 lost (1 manager): scripts/up.sh --refresh", () => co.sh(`DOCKERCOINS_STACK=${STACK} scripts/up.sh --refresh --skip-preview`));
-    expect(r.stdout).toMatch(/leaving the swarm of 10\.213\.0\.11:2377 as it was/);
+    expect(upLog(r)).toMatch(/leaving the swarm of 10\.213\.0\.11:2377 as it was/);
     const after = await swarmView();
     console.log(`[pulumi e2e] after node1's heal (1 manager):\n${after.nodes.join("\n")}`);
     expect(after.cluster).not.toBe(before.cluster); // its Swarm was lost with it: a new one

@@ -38,14 +38,14 @@ manager_answers() { # STACK: whether the first manager answers over SSH (yes whe
   # shellcheck disable=SC2086 # the output is a command line: words on purpose
   $ssh -o BatchMode=yes -o ConnectTimeout=10 -o LogLevel=ERROR true 2>/dev/null
 }
-heal_lost_manager() { # STACK; sets heal_args, what the asked-for up needs more
+heal_lost_manager() { # STACK; sets heal_args, what the asked-for up needs more (pulumi_steps: up.sh's)
   local stack=$1 swarm_level image
   swarm_level=(--exclude "urn:pulumi:$stack::dockercoins::dockercoins:swarm:Services\$**" --exclude "urn:pulumi:$stack::dockercoins::dockercoins:images:Images\$**")
   echo "[up] the first manager does not answer over SSH: its host is lost. Healing in three steps:" >&2
   echo "[up] 1/3 refresh the hosts (not the Swarm's services, which are reached through that manager)" >&2
-  pulumi refresh --yes --skip-preview --stack "$stack" "${swarm_level[@]}"
+  pulumi_steps refresh --yes --skip-preview --stack "$stack" "${swarm_level[@]}"
   echo "[up] 2/3 make the lost host again and bring it back into the Swarm" >&2
-  pulumi up --yes --skip-preview --stack "$stack" "${swarm_level[@]}" --exclude-dependents
+  pulumi_steps up --yes --skip-preview --stack "$stack" "${swarm_level[@]}" --exclude-dependents
   echo "[up] 3/3 the Swarm's networks, services and registry as declared; the images pushed again (the registry's storage was on the lost host)" >&2
   heal_args=()
   for image in $(pulumi stack --show-urns --stack "$stack" | grep -o 'urn:pulumi:[^ ]*dockercoins:images:Images\$docker:index/image:Image::[^ ]*'); do
