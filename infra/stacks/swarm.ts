@@ -78,17 +78,24 @@ export function deploySwarm(
     ...(d.guard ? { guard: { publishedPorts: [REGISTRY_PORT, cfg.logs.port], adminCidrs: d.guard.adminCidrs } } : {}),
   });
 
+  // The manager's learned host key goes to known_hosts beside the key file as soon as it is known, on its way
+  // into the manager's commands: the Docker provider (which waits for one of them) and sshCommand read it there.
+  // The file's path is known in a preview even while the key is not (node1 being re-created).
+  const knownHosts = first.hostKey === undefined ? undefined : d.privateKeyPath.apply((keyPath) => path.join(path.dirname(keyPath), "known_hosts"));
+  const managerHostKey =
+    first.hostKey === undefined
+      ? undefined
+      : pulumi.all([d.privateKeyPath, first.sshHost, first.sshPort, first.hostKey]).apply(([keyPath, host, port, key]) => {
+          writeKnownHosts(path.dirname(keyPath), knownHostsLine(host, port, key));
+          return key;
+        });
   const managerConnection = {
     host: first.sshHost,
     port: first.sshPort,
     user: first.sshUser,
     privateKey: d.privateKey,
-    ...(first.hostKey === undefined ? {} : { hostKey: first.hostKey }),
+    ...(managerHostKey === undefined ? {} : { hostKey: managerHostKey }),
   };
-  // The manager's learned key, where the Docker provider's ssh reads it (beside the key file).
-  const knownHosts = pulumi
-    .all([d.privateKeyPath, first.sshHost, first.sshPort, first.hostKey])
-    .apply(([keyPath, host, port, key]) => (key === undefined ? undefined : writeKnownHosts(path.dirname(keyPath), knownHostsLine(host, port, key))));
   const dockerGroup = new command.remote.Command(
     "manager-docker-group",
     {
