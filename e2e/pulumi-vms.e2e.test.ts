@@ -45,6 +45,8 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     // Every Docker Hub pull goes through the mirror: the services' (registry, redis) and the image builds'.
     for (const [k, v] of Object.entries({
       target: "vms", vmHosts: vms.vmHosts, endpointMode: "dnsrr", registryMirror: vms.mirrorUrl,
+      // The log store on node1, every engine shipping to it: what the firewall must let the nodes reach.
+      logging: "true",
     })) await co.configSet(k, v);
     await co.sh(`pulumi config set --secret dockercoins:sshPrivateKey --stack ${VMS_STACK} < ${vms.keyDir}/id`);
     const refused = await co.pulumi("up --yes --skip-preview", { allowFailure: true });
@@ -92,10 +94,20 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the vms target on fi
     const fromOutside = async (port: number) =>
       (await docker(["run", "--rm", "--network", vms.network, "--entrypoint", "bash", `${vms.opts.prefix}-vm:latest`, "-c", probe(port)])).stdout.trim();
     expect(await fromOutside(8000)).toBe("open");
-    expect(await fromOutside(5000)).toBe("closed");
-    expect(await fromOutside(2377)).toBe("closed");
-    expect(await vms.sh(2, probe(5000))).toBe("open");
-    expect(await vms.sh(2, probe(2377))).toBe("open");
+    for (const port of [5000, 9428, 2377]) expect(await fromOutside(port), `port ${port} from outside`).toBe("closed");
+    for (const port of [5000, 9428, 2377]) expect(await vms.sh(2, probe(port)), `port ${port} from vm2`).toBe("open");
+    // ...and the engines of several machines ship their lines to the store through it.
+    const shippers = await waitFor(
+      "lines from two machines or more in the log store",
+      async () => {
+        const out = await vms.sh(1, `curl -s http://127.0.0.1:9428/select/logsql/query --data-urlencode 'query=_time:5m | stats by (host) count() n'`);
+        const hosts = out.split("\n").filter((l) => l.trim() !== "");
+        return hosts.length >= 2 ? hosts : undefined;
+      },
+      90_000,
+      3000,
+    );
+    console.log(`[pulumi e2e] vms, lines per machine in the log store:\n${shippers.join("\n")}`);
     await waitFor("hashes counted", async () => ((await readJson(webui)).hashes > 0 ? true : undefined), 2 * MIN);
     const { rate } = await measureRate(webui, 5_000, 20_000);
     console.log(`[pulumi e2e] vms, 1 worker: ${rate.toFixed(2)} hashes/s`);

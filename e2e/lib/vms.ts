@@ -21,7 +21,8 @@ export interface VmFixtureOptions {
 }
 
 /** Docker Hub images the stack needs, pushed into the mirror under Docker Hub's names (library/...). */
-const MIRRORED = ["node:24-bookworm-slim", "redis:7-bookworm", "registry:2"];
+// Docker Hub images the machines pull through the mirror (the log store's too: the vms stack ships logs).
+const MIRRORED = ["node:24-bookworm-slim", "redis:7-bookworm", "registry:2", "victoriametrics/victoria-logs:v1.52.1"];
 
 export class VmFixture {
   readonly keyDir = mkdtempSync(join(tmpdir(), "dockercoins-vms-key-"));
@@ -71,9 +72,11 @@ export class VmFixture {
     const local = `127.0.0.1:${this.opts.mirrorPushPort}`;
     await waitFor("the mirror", async () => ((await fetch(`http://${local}/v2/`)).ok ? true : undefined), 30_000, 500);
     for (const image of MIRRORED) {
-      await docker(["tag", image, `${local}/library/${image}`]);
-      await docker(["push", `${local}/library/${image}`], { timeoutMs: 5 * 60_000 });
-      await docker(["rmi", `${local}/library/${image}`], { allowFailure: true });
+      // Docker Hub's official images live under library/, the others under their own namespace.
+      const mirrored = `${local}/${image.includes("/") ? "" : "library/"}${image}`;
+      await docker(["tag", image, mirrored]);
+      await docker(["push", mirrored], { timeoutMs: 5 * 60_000 });
+      await docker(["rmi", mirrored], { allowFailure: true });
     }
 
     for (const v of this.vms) {
