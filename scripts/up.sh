@@ -40,8 +40,8 @@ pulumi_steps() { # PULUMI ARGS...
 # too when the stack turns logging on).
 prepare=(--deploy)
 grep -Eq '^\s*dockercoins:logging:\s*"?true' "Pulumi.$stack.yaml" 2>/dev/null && prepare+=(--with-logs)
-echo "[up] preparing the machine (Docker engine, Node.js, base images)"
-quietly "preparing the machine" scripts/prepare-machine.sh "${prepare[@]}"
+# Its own lines are phases (a few, or a few dozen on a fresh machine): shown as they come.
+scripts/prepare-machine.sh "${prepare[@]}" 2>&1 | tee -a "$log"
 
 if ! { [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; }; then
   echo "[up] npm ci"
