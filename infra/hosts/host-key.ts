@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 // Every SSH connection Pulumi makes checks the host's key against one kept in the stack's state
 // (pulumi-command's `connection.hostKey`; the Docker provider's ssh through a known_hosts file). For a
 // machine the stack has not met, the key is learned at first contact (ssh-keyscan): on the playground
-// that is a container on this machine. Every preview, up and refresh asks the machine again before
-// anything dials it: a key that changed while the machine did not stops the run, saying so, before a
+// that is a container on this machine. Every preview and up (a refresh included) asks the machine again
+// before anything dials it: a key that changed while the machine did not stops the run, saying so, before a
 // private key's signature or a join token goes to whoever answers. A machine the program re-created (a
 // new identity: the node container's id) is a new machine and its key is learned anew.
 
@@ -43,13 +43,10 @@ export function hostKeyFingerprint(key: string): string {
   return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 
-/** Marks the error that must stop a run (a changed key), unlike a machine that does not answer. */
-export const HOST_KEY_CHANGED = "the SSH host key of";
-
 /** The stop: what changed, why it matters, and how to accept a change the user made. */
 export function hostKeyChangedError(resourceName: string, where: string, learned: string, offered: string, unchanged: string): Error {
   return new Error(
-    `${HOST_KEY_CHANGED} ${where} changed: the stack learned ${hostKeyFingerprint(learned)}, the machine now offers ` +
+    `the SSH host key of ${where} changed: the stack learned ${hostKeyFingerprint(learned)}, the machine now offers ` +
       `${hostKeyFingerprint(offered)}, and ${unchanged}. Someone else may be answering at that address, so nothing ` +
       `was sent to it. If you changed the key yourself (sshd's keys regenerated), accept the new one with ` +
       `\`pulumi up --replace <urn>\`, the urn from \`pulumi stack --show-urns | grep ${resourceName}\`.`,
@@ -90,8 +87,10 @@ export const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
     if (hostKey === undefined) throw new Error(`no SSH host key from ${inputs.host}:${inputs.port} within a minute: is sshd running there?`);
     return { id: `${inputs.host}:${inputs.port}`, outs: { ...inputs, hostKey } };
   },
+  // Refresh keeps what was learned and stops nothing: it also reads a replaced resource's leftover (the key of
+  // a node re-created by an up that then failed), which no longer stands for any machine. The diff, which
+  // runs for every host in the program, is the check.
   async read(id: string, props: HostKeyState) {
-    await checkHostKey(props, 2);
     return { id, props };
   },
   // Another machine (identity, address): replaced, learning its key. The same machine: asked again, before

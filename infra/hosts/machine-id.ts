@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_KEY_CHANGED, hostKeyChangedError, knownHostsLine, scanHostKey } from "./host-key";
+import { hostKeyChangedError, knownHostsLine, scanHostKey } from "./host-key";
 
 // A machine the user brings (the `vms` target) has no cloud id that changes when it is reinstalled: its
 // /etc/machine-id does (systemd writes a new one at install). Read over SSH when the resource is created, and
@@ -75,20 +75,19 @@ export async function learnMachine(c: MachineIdInputs, old: { machineId: string;
   return { hostKey, machineId };
 }
 
-const changedKey = (e: unknown) => e instanceof Error && e.message.startsWith(HOST_KEY_CHANGED);
-
 export const machineIdProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: MachineIdInputs & { name: string }) {
     const learned = await learnMachine(inputs, undefined, inputs.name, 12);
     return { id: `${inputs.user}@${inputs.host}:${inputs.port}`, outs: { ...inputs, ...learned } };
   },
-  // Refresh: ask again. A machine that does not answer keeps what it said last (a host already gone is
-  // the destroy's and the other steps' business, not a refresh failure); a changed key stops it.
+  // Refresh: ask again (a machine reinstalled: its new key and machine-id). A machine that does not answer
+  // keeps what it said last (a host already gone is the destroy's and the other steps' business), and so does
+  // one whose key changed on the same machine: the diff that follows stops the run (a refresh also reads the
+  // leftovers of replaced resources, which stand for no machine).
   async read(id: string, props: MachineIdState & { name: string }) {
     try {
       return { id, props: { ...props, ...(await learnMachine(props, props, props.name, 2)) } };
-    } catch (e) {
-      if (changedKey(e)) throw e;
+    } catch {
       return { id, props };
     }
   },

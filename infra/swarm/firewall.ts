@@ -44,7 +44,8 @@ export function guardSection(opts: GuardOptions): string {
   ];
   const guarded = [...opts.publishedPorts.map((p) => `${p}/tcp`), ...SWARM_PORTS.map(({ proto, port }) => `${port}/${proto}`)];
   return `# --- 4. firewall: the registry, the log store and Swarm's ports answer the nodes (and the admin) only ---
-command -v iptables >/dev/null 2>&1 || fail "iptables is missing: install it (Docker's packages bring it) and re-run"
+# As root: a sudo user's PATH has no /usr/sbin, where Debian puts iptables.
+$SUDO sh -c 'command -v iptables' >/dev/null 2>&1 || fail "iptables is missing: install it (Docker's packages bring it) and re-run"
 $SUDO iptables -w -n -L DOCKER-USER >/dev/null 2>&1 || fail "the engine made no DOCKER-USER chain (iptables off in daemon.json?): its published ports cannot be guarded"
 $SUDO iptables -w -N ${GUARD_CHAIN} 2>/dev/null || $SUDO iptables -w -F ${GUARD_CHAIN}
 for source in ${allow.join(" ")}; do $SUDO iptables -w -A ${GUARD_CHAIN} -s "$source" -j RETURN; done

@@ -145,10 +145,20 @@ else
     # Docker gives up waiting after 20 s while the join goes on (a Raft that just elected a leader, a busy
     # machine): wait for it.
 ${SWARM_JOIN}
-    out=$(swarm_join "$token" ${shq(addr)} "$via:2377") || case "$out" in
-      *"Timeout was reached before node joined"*) log "the join goes on in the background: waiting for it" ;;
-      *) fail "joining the live swarm through $via failed: $out" ;;
-    esac
+    # A manager that lost its leader a moment ago answers "CA signer is stopped" (or is unavailable) until the
+    # others have elected one: asked again, for about a minute.
+    for attempt in 1 2 3 4 5 6 7 8; do
+      out=$(swarm_join "$token" ${shq(addr)} "$via:2377") && break
+      case "$out" in
+        *"Timeout was reached before node joined"*) log "the join goes on in the background: waiting for it"; break ;;
+        *"CA signer is stopped"*|*"code = Unavailable"*|*"code = DeadlineExceeded"*|*"code = Aborted"*)
+          [ "$attempt" -lt 8 ] || fail "joining the live swarm through $via failed: $out"
+          log "join attempt $attempt through $via: $out (the managers are electing a leader): again in $((attempt * 2)) s"
+          $SUDO docker swarm leave --force >/dev/null 2>&1 || true
+          sleep $((attempt * 2)) ;;
+        *) fail "joining the live swarm through $via failed: $out" ;;
+      esac
+    done
     for _ in $(seq 1 120); do
       [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}')" = "active true" ] && break
       sleep 1

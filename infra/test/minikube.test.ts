@@ -74,7 +74,8 @@ describe("minikube stack", () => {
       ["dockercoins/hasher:latest", "dockercoins/httplat:latest", "dockercoins/rng:latest", "dockercoins/webui:latest", "dockercoins/worker:latest"],
     );
     expect(images.every((i) => i.inputs.skipPush === true)).toBe(true);
-    expect(named("images-rng").inputs.build).toEqual({ context: "../app", dockerfile: "../app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" } });
+    const platform = (await import("../images")).buildPlatform(); // the provider's own default, said
+    expect(named("images-rng").inputs.build).toEqual({ context: "../app", dockerfile: "../app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" }, platform });
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
       expect(container(svc).image).toMatch(new RegExp(`^dockercoins/${svc}:[0-9a-f]{12}$`));
       expect(container(svc).imagePullPolicy).toBe("Never");

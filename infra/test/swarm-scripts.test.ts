@@ -215,6 +215,22 @@ esac`);
     expect(r.calls.match(/^node update --role manager/gm)).toHaveLength(2);
   }, 15_000);
 
+  it("a new first manager asks again when the live managers are still electing a leader (CA signer is stopped)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "swarm-init-"));
+    try {
+      writeFileSync(join(dir, "docker"), `#!/bin/bash\necho "$*" >>${dir}/calls\ncase "$*" in *"LocalNodeState}} {{.Swarm.ControlAvailable"*) echo "active true" ;; *LocalNodeState*) echo inactive ;; *NodeID*) echo n0de1 ;; esac\n`, { mode: 0o755 });
+      // The first join meets a manager whose leader is gone; the second one is let in.
+      writeFileSync(join(dir, "curl"), `#!/bin/bash\ncat >/dev/null\nif [ -e ${dir}/asked ]; then printf '\\n200'; else touch ${dir}/asked; printf '{"message":"rpc error: code = Aborted desc = CA signer is stopped"}\\n500'; fi\n`, { mode: 0o755 });
+      const r = spawnSync("bash", ["-c", rendered.swarmInit], { input: `10.0.0.12 ${TOKEN}\n`, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(r.stderr).toContain("[swarm-init] join attempt 1 through 10.0.0.12: rpc error: code = Aborted desc = CA signer is stopped (the managers are electing a leader): again in 2 s");
+      expect(r.stderr).toContain("joined the live swarm as a manager through 10.0.0.12");
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, "calls"), "utf8")).toContain("swarm leave --force");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
   it("a worker cut off from every manager (none known for 20 s) leaves its old Swarm and joins the declared one", () => {
     const r = withDocker(rendered.swarmJoin, `case "$*" in
   *LocalNodeState*) [ -e $DIR/left ] && echo inactive || echo active ;;
