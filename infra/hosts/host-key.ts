@@ -97,7 +97,9 @@ export const hostKeyProvider: pulumi.dynamic.ResourceProvider = {
   // anything in this run dials it.
   async diff(_id: string, olds: HostKeyState, news: HostKeyInputs) {
     const replaces = (["identity", "host", "port"] as const).filter((k) => olds[k] !== news[k]);
-    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    // Deleted before its replacement is made: no leftover of the old machine's key stays in the state (an up
+    // that fails after the new one was made would keep it, and every later diff would check it).
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
     await checkHostKey(olds, 1);
     return { changes: olds.name !== news.name, replaces: [] };
   },
@@ -118,6 +120,7 @@ export class HostKey extends pulumi.dynamic.Resource {
   declare public readonly hostKey: pulumi.Output<string>;
 
   constructor(name: string, args: HostKeyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(hostKeyProvider, name, { ...args, name, hostKey: undefined }, opts);
+    // Replaced (a new machine, or `--replace` to accept a changed key): the old one goes first (see diff).
+    super(hostKeyProvider, name, { ...args, name, hostKey: undefined }, { ...opts, deleteBeforeReplace: true });
   }
 }

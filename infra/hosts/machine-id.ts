@@ -95,7 +95,7 @@ export const machineIdProvider: pulumi.dynamic.ResourceProvider = {
   // another host key than the one learned is an update, which tells a reinstall from a changed key.
   async diff(_id: string, olds: MachineIdState, news: MachineIdInputs) {
     const replaces = (["host", "port"] as const).filter((k) => olds[k] !== news[k]);
-    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
     const offered = await scanHostKey(olds.host, olds.port, 1);
     const keyChanged = offered !== undefined && offered !== olds.hostKey;
     return { changes: keyChanged || olds.user !== news.user || olds.privateKey !== news.privateKey, replaces: [] };
@@ -125,7 +125,8 @@ export class MachineId extends pulumi.dynamic.Resource {
       machineIdProvider,
       name,
       { ...args, name, privateKey: pulumi.secret(args.privateKey), machineId: undefined, hostKey: undefined },
-      { ...opts, additionalSecretOutputs: ["privateKey"] },
+      // Replaced (`--replace` to accept a changed key): the old one goes first, leaving nothing of it to check.
+      { ...opts, additionalSecretOutputs: ["privateKey"], deleteBeforeReplace: true },
     );
   }
 }

@@ -81,7 +81,7 @@ describe.skipIf(!haveSshd)("SSH host keys, against a real sshd", () => {
     // machine); the diff of every host in the program is the check.
     expect(await hostKeyProvider.read!("id", state)).toEqual({ id: "id", props: state });
     // A new machine (the program re-created the node): replaced, its key learned anew.
-    expect(await hostKeyProvider.diff!("id", state, { name: state.name, host: state.host, port, identity: "beef" })).toMatchObject({ changes: true, replaces: ["identity"] });
+    expect(await hostKeyProvider.diff!("id", state, { name: state.name, host: state.host, port, identity: "beef" })).toMatchObject({ changes: true, replaces: ["identity"], deleteBeforeReplace: true });
     expect(((await hostKeyProvider.create({ name: state.name, host: state.host, port, identity: "beef" })).outs as HostKeyState).hostKey).toBe(pub("b"));
 
     // A machine that does not answer is not a changed key.
