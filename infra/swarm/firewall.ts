@@ -25,7 +25,7 @@ const SOURCE = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
 
 /**
  * A section of the engine's bootstrap (it needs the engine's DOCKER-USER chain): one chain of our own,
- * rewritten whole on every run, that lets `allow` (and the machine itself) through and drops the rest; the
+ * rewritten whole on every run, that lets `allow` (and the machine itself) through and refuses the rest; the
  * guarded ports jump to it from DOCKER-USER (connections to a published port: Docker's NAT rewrote their
  * destination, so they are matched on the port they were sent to; a container's own connection out to some
  * :5000 is not one) and from INPUT (Swarm's). Idempotent: a re-run rewrites the chain and finds its jumps in place.
@@ -49,7 +49,10 @@ $SUDO sh -c 'command -v iptables' >/dev/null 2>&1 || fail "iptables is missing: 
 $SUDO iptables -w -n -L DOCKER-USER >/dev/null 2>&1 || fail "the engine made no DOCKER-USER chain (iptables off in daemon.json?): its published ports cannot be guarded"
 $SUDO iptables -w -N ${GUARD_CHAIN} 2>/dev/null || $SUDO iptables -w -F ${GUARD_CHAIN}
 for source in ${allow.join(" ")}; do $SUDO iptables -w -A ${GUARD_CHAIN} -s "$source" -j RETURN; done
-$SUDO iptables -w -A ${GUARD_CHAIN} -j DROP
+# Refused, not dropped: a machine just taken out of the list (its engine still shipping its last lines to the
+# log store while it leaves the Swarm) fails at once instead of hanging on every connection.
+$SUDO iptables -w -A ${GUARD_CHAIN} -p tcp -j REJECT --reject-with tcp-reset
+$SUDO iptables -w -A ${GUARD_CHAIN} -j REJECT
 hook() { $SUDO iptables -w -C "$@" -j ${GUARD_CHAIN} 2>/dev/null || $SUDO iptables -w -I "$@" -j ${GUARD_CHAIN}; }
 ${hooks.join("\n")}
 log "ports ${guarded.join(" ")}: from ${opts.allow.join(" ")} and this machine only"`;

@@ -44,14 +44,15 @@ esac
 }
 
 describe("the vms firewall (guardSection)", () => {
-  it("lets the nodes, the admin and the machine itself through and drops the rest; a re-run rewrites the chain, adds no second jump", () => {
+  it("lets the nodes, the admin and the machine itself through and refuses the rest; a re-run rewrites the chain, adds no second jump", () => {
     const { rules, log } = runTwice(guardSection({ allow: ["10.1.0.11", "10.1.0.12", "203.0.113.7/32"], publishedPorts: [5000, 9428] }));
     expect(rules.filter((r) => r.startsWith(`-A ${GUARD_CHAIN} `))).toEqual([
       `-A ${GUARD_CHAIN} -s 127.0.0.0/8 -j RETURN`,
       `-A ${GUARD_CHAIN} -s 10.1.0.11 -j RETURN`,
       `-A ${GUARD_CHAIN} -s 10.1.0.12 -j RETURN`,
       `-A ${GUARD_CHAIN} -s 203.0.113.7/32 -j RETURN`,
-      `-A ${GUARD_CHAIN} -j DROP`,
+      `-A ${GUARD_CHAIN} -p tcp -j REJECT --reject-with tcp-reset`,
+      `-A ${GUARD_CHAIN} -j REJECT`,
     ]);
     expect(rules.filter((r) => r.startsWith("-I "))).toEqual([
       `-I DOCKER-USER -p tcp -m conntrack --ctstate DNAT --ctorigdstport 5000 --ctdir ORIGINAL -j ${GUARD_CHAIN}`,
