@@ -1,4 +1,4 @@
-import { checkAddress, script } from "./scripts";
+import { ENGINE_FUNCTIONS, checkAddress, script } from "./scripts";
 import { guardSection, type GuardOptions } from "./firewall";
 
 // The Docker engine on every host, in two steps (rendered like scripts.ts, idempotent like them):
@@ -67,39 +67,6 @@ export function daemonJson(opts: EngineConfigOptions): { json: string; registrie
   );
   return { json, registries };
 }
-
-// Shell functions both steps use: is the engine up, start it, restart it (with or without systemd).
-const ENGINE_FUNCTIONS = `has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
-engine_up() { $SUDO docker info >/dev/null 2>&1; }
-in_swarm() { [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; }
-# A manager restarting with its tasks on a busy machine can take minutes to answer again.
-wait_engine() {
-  for _ in $(seq 1 180); do engine_up && return 0; sleep 1; done
-  fail "the Docker engine did not answer within 180s (see journalctl -u docker or /var/log/dockerd.log)"
-}
-start_engine() {
-  if has_systemd; then
-    $SUDO systemctl enable --now docker >/dev/null 2>&1 || $SUDO systemctl start docker
-  else
-    # No init system (a container node): run dockerd in its own session so it outlives this shell.
-    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
-  fi
-  wait_engine
-}
-restart_engine() {
-  if has_systemd; then
-    $SUDO systemctl restart docker
-  else
-    if [ -s /var/run/docker.pid ]; then
-      pid=$($SUDO cat /var/run/docker.pid)
-      $SUDO kill "$pid" 2>/dev/null || true
-      # It stops its containers first: a second dockerd started before it is gone finds the pid file and quits.
-      for _ in $(seq 1 240); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    fi
-    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
-  fi
-  wait_engine
-}`;
 
 /** Writes the wanted daemon.json to "$want" (a temporary file removed on exit). */
 function wantedDaemonJson(json: string): string {

@@ -48,6 +48,57 @@ export function script(name: string, body: string): string {
   ].join("\n");
 }
 
+// Shell functions for the engine (engine.ts's two steps, and a join after leaving a dead Swarm): is it up,
+// start it, restart it (with or without systemd).
+export const ENGINE_FUNCTIONS = `has_systemd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+engine_up() { $SUDO docker info >/dev/null 2>&1; }
+in_swarm() { [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" = active ]; }
+# A manager restarting with its tasks on a busy machine can take minutes to answer again.
+wait_engine() {
+  for _ in $(seq 1 180); do engine_up && return 0; sleep 1; done
+  fail "the Docker engine did not answer within 180s (see journalctl -u docker or /var/log/dockerd.log)"
+}
+start_engine() {
+  if has_systemd; then
+    $SUDO systemctl enable --now docker >/dev/null 2>&1 || $SUDO systemctl start docker
+  else
+    # No init system (a container node): run dockerd in its own session so it outlives this shell.
+    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
+  fi
+  wait_engine
+}
+restart_engine() {
+  if has_systemd; then
+    $SUDO systemctl restart docker
+  else
+    if [ -s /var/run/docker.pid ]; then
+      pid=$($SUDO cat /var/run/docker.pid)
+      $SUDO kill "$pid" 2>/dev/null || true
+      # It stops its containers first: a second dockerd started before it is gone finds the pid file and quits.
+      for _ in $(seq 1 240); do $SUDO kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    fi
+    $SUDO sh -c 'setsid dockerd >>/var/log/dockerd.log 2>&1 </dev/null &'
+  fi
+  wait_engine
+}`;
+
+// Leaving a Swarm stops the engine's network gossip (memberlist, port 7946). When its leave broadcast times out
+// ("Could not close DB: timeout waiting for leave broadcast" in the engine's log) the old gossip keeps the port,
+// and the next join's network agent fails to bind it: the node is in the new Swarm and runs tasks, but learns
+// no service's address (ENOTFOUND). Seen when a lone manager's host was lost and the others followed the new
+// Swarm. A restart clears it, so the join then starts a fresh agent.
+export const GOSSIP_PORT_HELD = `gossip_port_held() { # a TCP listener on 7946, IPv4 or IPv6
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:1F0A$/ && $4 == "0A" { held = 1 } END { exit !held }'
+}`;
+const LEAVE_DEAD_SWARM = `${ENGINE_FUNCTIONS}
+${GOSSIP_PORT_HELD}
+leave_dead_swarm() {
+  $SUDO docker swarm leave --force >/dev/null
+  for _ in $(seq 1 10); do gossip_port_held || return 0; sleep 1; done
+  log "the old swarm's network gossip still holds port 7946 10 s after leaving it: restarting the engine, so the join starts a fresh one"
+  restart_engine
+}`;
+
 // Shared by the scripts that talk to the local engine: its swarm state in one word.
 const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }`;
 
@@ -211,6 +262,7 @@ export function swarmJoinScript(opts: { managerAddr: string; advertiseAddr: stri
 IFS= read -r token || true
 [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no join token on standard input"
 ${SWARM_STATE}
+${LEAVE_DEAD_SWARM}
 state=$(swarm_state)
 if [ "$state" = active ]; then
   # Managers as this node knows them, "ID@address:port" each.
@@ -227,7 +279,7 @@ if [ "$state" = active ]; then
   case " $managers " in
     *"@${managerEndpoint} "*)
       log "leaving the swarm of ${managerEndpoint} as it was (managers: $managers): the declared one, manager ${managerId}, was formed again after its host was lost"
-      $SUDO docker swarm leave --force >/dev/null
+      leave_dead_swarm
       state=$(swarm_state) ;;
     *) fail "this node is in another swarm (managers: $managers); run 'docker swarm leave --force' on it first" ;;
   esac

@@ -1,10 +1,12 @@
 import { spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DOCKER_INSTALL_METHOD, bootstrapDockerScript, engineConfigScript } from "../swarm/engine";
 import {
+  GOSSIP_PORT_HELD,
   checkJoinToken,
   drainAndRemoveNodeScript,
   joinTokenScript,
@@ -243,6 +245,25 @@ esac`, `${TOKEN}\n`);
     expect(r.stderr).toContain("[swarm-join] joined the swarm of 10.0.0.11:2377");
     expect(r.status).toBe(0);
   }, 40_000);
+
+  it("after leaving a dead Swarm, a gossip port still held (a real listener on 7946) is seen, and the engine restarted before the join", async () => {
+    const held = () => spawnSync("bash", ["-c", `${GOSSIP_PORT_HELD}\ngossip_port_held`], { encoding: "utf8" }).status;
+    const server = createServer();
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false)).listen(7946, () => resolve(true));
+    });
+    if (!listening) {
+      console.log("[swarm-scripts] SKIPPED the free-port half: something on this machine already listens on 7946");
+    } else {
+      expect(held()).toBe(0);
+      await new Promise((r) => server.close(r));
+    }
+    expect(held()).toBe(1);
+    // In the join, the leave is followed by that check and, if held, a restart.
+    const join = rendered.swarmJoin;
+    expect(join.indexOf("leave_dead_swarm\n")).toBeGreaterThan(join.indexOf("leave_dead_swarm() {"));
+    expect(join).toMatch(/for _ in \$\(seq 1 10\); do gossip_port_held \|\| return 0; sleep 1; done\n.*\n  restart_engine/);
+  });
 
   it("a manager that knows no other manager is not made to leave (its Swarm's quorum may depend on it)", () => {
     const r = withDocker(rendered.swarmJoin, `case "$*" in
