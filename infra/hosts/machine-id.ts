@@ -65,8 +65,14 @@ export async function readMachineId(c: MachineIdInputs, hostKey: string, attempt
  * The machine's host key and machine-id, asked again. `old`: what the stack learned, when it has. A machine
  * that does not answer rejects (the caller decides); a changed key on the same machine throws the stop.
  */
-export async function learnMachine(c: MachineIdInputs, old: { machineId: string; hostKey?: string } | undefined, name: string, attempts: number) {
-  const hostKey = await scanHostKey(c.host, c.port, attempts);
+export async function learnMachine(
+  c: MachineIdInputs,
+  old: { machineId: string; hostKey?: string } | undefined,
+  name: string,
+  attempts: number,
+  offered?: string, // the key the caller has just been offered, so it is not asked for twice
+) {
+  const hostKey = offered ?? (await scanHostKey(c.host, c.port, attempts));
   if (hostKey === undefined) throw new Error(`reading the SSH host key of ${c.host}:${c.port}: no answer`);
   const machineId = await readMachineId(c, hostKey, attempts);
   if (old?.hostKey !== undefined && hostKey !== old.hostKey && machineId === old.machineId) {
@@ -103,7 +109,7 @@ export const machineIdProvider: pulumi.dynamic.ResourceProvider = {
   async update(_id: string, olds: MachineIdState, news: MachineIdInputs & { name: string }) {
     const offered = await scanHostKey(news.host, news.port, 2);
     if (offered === undefined || offered === olds.hostKey) return { outs: { ...news, machineId: olds.machineId, hostKey: olds.hostKey } };
-    return { outs: { ...news, ...(await learnMachine(news, olds, news.name, 2)) } };
+    return { outs: { ...news, ...(await learnMachine(news, olds, news.name, 2, offered)) } };
   },
 };
 

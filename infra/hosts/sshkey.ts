@@ -31,12 +31,17 @@ export function writeKeyFile(dir: string, privateKey: string): string {
   return file;
 }
 
+/** The known_hosts file beside the stack's key file in `dir`: the Docker provider's ssh and sshCommand read it. */
+export function knownHostsPath(dir: string): string {
+  return path.join(dir, "known_hosts");
+}
+
 /**
  * Writes `<dir>/known_hosts` with the one host key the stack learned for the host the Docker provider's ssh
  * reaches (rewritten on every run, like the key file), and returns its path.
  */
 export function writeKnownHosts(dir: string, line: string): string {
-  const file = path.join(dir, "known_hosts");
+  const file = knownHostsPath(dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, `${line}\n`, { mode: 0o600 });
   return file;

@@ -5,7 +5,7 @@ import * as path from "path";
 import type { DockerCoinsConfig } from "../config";
 import type { Host } from "../hosts/host";
 import { knownHostsLine } from "../hosts/host-key";
-import { writeKnownHosts } from "../hosts/sshkey";
+import { knownHostsPath, writeKnownHosts } from "../hosts/sshkey";
 import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster } from "../swarm/cluster";
 import { SwarmServices } from "../swarm/services";
@@ -81,7 +81,7 @@ export function deploySwarm(
   // The manager's learned host key goes to known_hosts beside the key file as soon as it is known, on its way
   // into the manager's commands: the Docker provider (which waits for one of them) and sshCommand read it there.
   // The file's path is known in a preview even while the key is not (node1 being re-created).
-  const knownHosts = first.hostKey === undefined ? undefined : d.privateKeyPath.apply((keyPath) => path.join(path.dirname(keyPath), "known_hosts"));
+  const knownHosts = first.hostKey === undefined ? undefined : d.privateKeyPath.apply((keyPath) => knownHostsPath(path.dirname(keyPath)));
   const managerHostKey =
     first.hostKey === undefined
       ? undefined
