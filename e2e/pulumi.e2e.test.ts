@@ -247,12 +247,12 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(await inspectLogDriver()).toBe("null");
   }, 10 * MIN);
 
-  it("workerReplicas 10: the preview shows exactly one update (worker); up converges; ~10 hashes/s", async () => {
+  it("workerReplicas 10: the preview shows the worker's update and the wait for its tasks, nothing else; up converges; ~10 hashes/s", async () => {
     await co.configSet("workerReplicas", "10");
     const steps = await timed("preview (scale change)", () => co.previewChanges());
-    expect(changes(steps)).toEqual(["update dockercoins-worker"]);
+    expect(changes(steps)).toEqual(["replace dockercoins-rollout", "update dockercoins-worker"]);
     // Two figures: when Swarm runs all 10 tasks (watched beside the update), and when `pulumi up` returns
-    // (the provider confirms convergence only at its own polling pace).
+    // (the rollout wait on the manager sees them, looking every second).
     const t0 = Date.now();
     const up = timed("scale worker 1 -> 10: pulumi up returns", () => co.up());
     await waitFor("10/10 workers", async () => ((await replicasOf("worker")) === "worker 10/10" ? true : undefined), 2 * MIN, 250);
@@ -338,7 +338,8 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     const nodesNow = async () =>
       (await onManager("docker node ls --format '{{.Hostname}} {{.ManagerStatus}}'")).split("\n").map((l) => l.trim()).sort();
     const before = (await readJson(WEBUI)).hashes;
-    const inPlace = (steps: PreviewStep[]) => steps.filter((s) => s.op !== "update").map((s) => `${s.op} ${s.name}`);
+    // In place: updates only, and the rollout wait made again (a replica count changed).
+    const inPlace = (steps: PreviewStep[]) => steps.filter((s) => s.op !== "update" && s.name !== "dockercoins-rollout").map((s) => `${s.op} ${s.name}`);
 
     await co.configSet("webuiReplicas", "2");
     expect(inPlace(await co.previewChanges())).toEqual([]);
@@ -442,7 +443,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect((statSync(join(co.dir, "infra/node-image/entrypoint.sh")).mode & 0o777).toString(8)).toBe("644");
   }, 3 * MIN);
 
-  it("a pull request's preview needs no SSH: with every node's SSH port refused, a scale change previews as exactly that update", async () => {
+  it("a pull request's preview needs no SSH: with every node's SSH port refused, a scale change previews as exactly that update and its wait", async () => {
     const block = ["OUTPUT", "-p", "tcp", "-j", "REJECT"];
     const rules = [["-d", "127.0.0.1", "--dport", "22001:22005"], ["-d", "10.213.0.0/24", "--dport", "22"]];
     const workers = (await co.pulumi("config get dockercoins:workerReplicas")).stdout.trim();
@@ -453,7 +454,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       expect(dial.code, "node1's SSH still answers: the check would prove nothing").not.toBe(0);
       await co.configSet("workerReplicas", String(Number(workers) + 1));
       const steps = await timed("preview with SSH refused", () => co.previewChanges());
-      expect(changes(steps)).toEqual(["update dockercoins-worker"]);
+      expect(changes(steps)).toEqual(["replace dockercoins-rollout", "update dockercoins-worker"]);
     } finally {
       for (const r of rules) await run("iptables", ["-D", ...block.slice(0, 3), ...r, ...block.slice(3)], { allowFailure: true });
       await co.configSet("workerReplicas", workers);

@@ -40,8 +40,10 @@ const MiB = 1024 * 1024;
 /**
  * The docker.Service arguments for one spec: exactly what the stack file says, in the provider's terms.
  * spec.command becomes the container's args (the image's ENTRYPOINT stays), as in Compose.
+ * providerWaits: the provider itself waits for the service to converge (convergeConfig), for a program
+ * without the rollout waiter on a manager (SwarmServicesArgs.managerConnection), which is faster.
  */
-export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<string>): docker.ServiceArgs {
+export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<string>, providerWaits = true): docker.ServiceArgs {
   const update = (u: NonNullable<SwarmServiceSpec["update"]>) => ({
     parallelism: u.parallelism,
     delay: goDuration(u.delayS),
@@ -115,8 +117,9 @@ export function toServiceArgs(spec: SwarmServiceSpec, networkId: pulumi.Input<st
     ...(spec.update ? { updateConfig: update(spec.update) } : {}),
     ...(spec.rollback ? { rollbackConfig: update(spec.rollback) } : {}),
     // `pulumi up` returns only once every replicated service has converged (all tasks running). The
-    // provider refuses convergeConfig on a global service ("conflicts with mode.0.global").
-    ...(global ? {} : { convergeConfig: { delay: "5s", timeout: "5m" } }),
+    // provider refuses convergeConfig on a global service ("conflicts with mode.0.global"), and it waits at
+    // its own pace: 7 s before it first looks after an update, then every 5 s at least.
+    ...(global || !providerWaits ? {} : { convergeConfig: { delay: "5s", timeout: "5m" } }),
   };
 }
 
@@ -128,8 +131,9 @@ export interface SwarmServicesArgs {
   /** Overlay network name; `dockercoins` unless told otherwise. */
   networkName?: string;
   /**
-   * SSH connection to a manager. Given, `pulumi up` also waits until Swarm has rolled out every service
-   * whose spec changed (not on a mere scale), and fails if Swarm paused or rolled the update back.
+   * SSH connection to a manager. Given, `pulumi up` waits there until Swarm runs every task of every service
+   * whose spec or replica count changed, looking every second, and fails if Swarm paused or rolled the update
+   * back (the provider's own wait, slower, is then left out). Without it the provider waits.
    */
   managerConnection?: command.types.input.remote.ConnectionArgs;
   /**
@@ -140,13 +144,11 @@ export interface SwarmServicesArgs {
 }
 
 /**
- * What a rolling update depends on: every spec without its replica count (a scale is no rollout), with
- * the image digests resolved. Changes exactly when some service's tasks are replaced.
+ * What the rollout wait depends on: every spec, its replica count included, with the image digests resolved.
+ * Changes exactly when some service's tasks are replaced, added or removed.
  */
 export function rolloutKey(specs: SwarmServiceSpec[]): pulumi.Output<string> {
-  return pulumi
-    .output(specs.map((spec) => ({ ...spec, mode: "global" in spec.mode ? "global" : "replicated" })))
-    .apply((resolved) => scriptHash(JSON.stringify(resolved)));
+  return pulumi.output(specs).apply((resolved) => scriptHash(JSON.stringify(resolved)));
 }
 
 /** The attachable overlay network `dockercoins` and one docker.Service per spec. */
@@ -165,7 +167,7 @@ export class SwarmServices extends pulumi.ComponentResource {
     this.services = Object.fromEntries(
       args.specs.map((spec) => [
         spec.name,
-        new docker.Service(`${name}-${spec.name}`, toServiceArgs(spec, this.network.id), {
+        new docker.Service(`${name}-${spec.name}`, toServiceArgs(spec, this.network.id, !args.managerConnection), {
           ...child,
           // Swarm cannot switch a service between replicated and global: replace it (the workshop's
           // `docker service rm rng` + `create --mode global`). Only on that switch: "mode" would also

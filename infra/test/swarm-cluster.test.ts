@@ -72,6 +72,10 @@ describe("toServiceArgs", () => {
     expect(toServiceArgs(spec("rng"), "n").convergeConfig).toEqual({ delay: "5s", timeout: "5m" });
   });
 
+  it("no convergeConfig when the program waits on a manager instead (the rollout wait, faster)", () => {
+    expect(toServiceArgs(spec("worker"), "n", false)).not.toHaveProperty("convergeConfig");
+  });
+
   it("host-mode port under dnsrr, ingress under vip", () => {
     expect(toServiceArgs(spec("webui"), "n").endpointSpec).toEqual({
       mode: "dnsrr",

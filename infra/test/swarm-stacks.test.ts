@@ -217,7 +217,7 @@ describe("local target", () => {
     expect(ofType("docker:index/service:Service")).toHaveLength(7);
   });
 
-  it("changing only workerReplicas changes only the worker service's inputs", async () => {
+  it("changing only workerReplicas changes only the worker service's inputs, and the rollout wait's (up waits for the tasks)", async () => {
     await run({ ...DEV, workerReplicas: "1" });
     const before = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
     await settle();
@@ -225,7 +225,7 @@ describe("local target", () => {
     await run({ ...DEV, workerReplicas: "4" });
     const after = new Map(registrations.map((r) => [r.name, JSON.stringify(r.inputs)]));
     expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
-    expect([...after.keys()].filter((k) => after.get(k) !== before.get(k))).toEqual(["dockercoins-worker"]);
+    expect([...after.keys()].filter((k) => after.get(k) !== before.get(k)).sort()).toEqual(["dockercoins-rollout", "dockercoins-worker"]);
     expect(service("worker").mode).toEqual({ replicated: { replicas: 4 } });
   });
 
@@ -505,15 +505,22 @@ describe("ordering (local target)", () => {
     expect(plain(rollout.inputs.create)).toContain("for svc in redis rng hasher worker webui; do");
     expect(rollout.inputs.connection).toBeDefined();
     expect(ofType("command:remote:Command").filter((c) => c.name.endsWith("-rollout")).map((c) => c.name)).toEqual(["dockercoins-rollout"]);
+    // The wait is the manager's: the provider's own (convergeConfig, 7 s then every 5 s) is left out.
+    const app = ofType("docker:index/service:Service").filter((r) => r.name.startsWith("dockercoins-"));
+    expect(app).toHaveLength(5);
+    for (const r of app) expect(r.inputs, r.name).not.toHaveProperty("convergeConfig");
+    // The registry has no wait of its own on the manager: the provider waits for it.
+    expect(named("registry-registry").inputs.convergeConfig).toEqual({ delay: "5s", timeout: "5m" });
   });
 });
 
-describe("rollout key: a scale is no rollout, a new spec or image is", () => {
+describe("rollout key: a scale, a new spec or a new image makes `pulumi up` wait for the tasks", () => {
   const key = (o: Partial<DockerCoinsServicesOptions>) =>
     resolve(rolloutKey(dockercoinsServices({ ...BASE_SERVICES, ...o })));
   it.each([
-    ["worker replicas", { replicas: { ...BASE_SERVICES.replicas, worker: 10 } }, false],
-    ["rng replicas", { replicas: { ...BASE_SERVICES.replicas, rng: 3 } }, false],
+    ["worker replicas", { replicas: { ...BASE_SERVICES.replicas, worker: 10 } }, true],
+    ["rng replicas", { replicas: { ...BASE_SERVICES.replicas, rng: 3 } }, true],
+    ["nothing", {}, false],
     ["timing", { timing: "zero-delay" }, true],
     ["rng mode", { rngMode: "global" }, true],
     ["an image digest", { images: { ...BASE_SERVICES.images, worker: "w@sha256:9" } }, true],
