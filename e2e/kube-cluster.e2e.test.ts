@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lineChartSvg, writeChart } from "../app/bench/chart";
+import { serviceBuildArgs } from "../infra/images";
 import { exampleConfig, exampleObjects, goMissing, kubeBinaries } from "./lib/kube";
 import { logsQuery } from "./lib/logs";
 import { measureRate, readJson } from "../app/bench/mining";
@@ -90,7 +91,10 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
         const saved = spawnSync("docker", ["save", base], { maxBuffer: 1 << 30 });
         await nodeDocker(["load"], saved.stdout);
       }
-      for (const svc of APPS) await nodeDocker(["build", "-q", "-t", IMAGES[svc], "-f", join(ROOT, `app/${svc}/Dockerfile`), join(ROOT, "app")]);
+      for (const svc of APPS) {
+        const buildArgs = Object.entries(serviceBuildArgs(svc, "node:24-bookworm-slim")).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
+        await nodeDocker(["build", "-q", "-t", IMAGES[svc], ...buildArgs, join(ROOT, "app")]);
+      }
     });
     await kubectl(["apply", "--server-side", "-f", "-"], { input: objects({ "dockercoins:workerReplicas": "1" }) });
     await phases.time("DockerCoins pods ready", () => waitFor("6 pods ready", () => allReady("dockercoins", 6), 5 * MIN, 3000));

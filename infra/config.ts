@@ -48,7 +48,7 @@ export interface DockerCoinsConfig {
   timing: Timing;
   /** A global `debug` service attached to the overlay, for drill/ab/httping from inside it. */
   debugService: boolean;
-  /** Base image of the service Dockerfiles (build arg NODE_IMAGE). */
+  /** Base image of app/Dockerfile, every service's (build arg NODE_IMAGE). */
   nodeImage: string;
   registryImage: string;
   redisImage: string;

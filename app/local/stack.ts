@@ -22,7 +22,7 @@ export interface LocalStackOptions {
 }
 
 /**
- * Node flags every service runs with, here and in its Dockerfile's CMD. A young generation of 1 MiB semi-spaces
+ * Node flags every service runs with, here and in app/Dockerfile's CMD. A young generation of 1 MiB semi-spaces
  * instead of V8's 16: idle services keep fewer young pages resident (bench/memory.ts measures it), and what they
  * allocate per request is small (hasher's body chunks live outside the V8 heap).
  */

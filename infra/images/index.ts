@@ -7,6 +7,14 @@ export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as cons
 export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
 
 /**
+ * The build arguments of app/Dockerfile for one service: SERVICE names it, PORT is where it listens (httplat,
+ * the latency exporter, on 9080 like the seed's; the others on 80), NODE_IMAGE the Node base.
+ */
+export function serviceBuildArgs(svc: ImageName, nodeImage: string): Record<string, string> {
+  return { NODE_IMAGE: nodeImage, SERVICE: svc, ...(svc === "httplat" ? { PORT: "9080" } : {}) };
+}
+
+/**
  * The platform the docker provider builds for when none is given (linux/<its own GOARCH>: this machine's), said
  * explicitly so it does not print a note on every preview and up. The same value it would write itself, so a
  * stack made before keeps its images.
@@ -30,11 +38,11 @@ export function pullRef(repoDigest: string, pullRegistry: string): string {
 }
 
 export interface ImagesArgs {
-  /** Which of app/<name>/Dockerfile to build. */
+  /** Which services to build, each from app/Dockerfile (build arg SERVICE). */
   names: readonly ImageName[];
-  /** Build context: the app/ directory (the Dockerfiles copy shared code from it), as the provider resolves it. */
+  /** Build context: the app/ directory (the Dockerfile copies shared code from it), as the provider resolves it. */
   context: string;
-  /** Base image for every Dockerfile (build arg NODE_IMAGE). */
+  /** Base image of every service (build arg NODE_IMAGE). */
   nodeImage: string;
   /**
    * Where to push and where the nodes pull from, e.g. 127.0.0.1:15000 and 10.213.0.11:5000. Absent: build
@@ -71,8 +79,8 @@ export class Images extends pulumi.ComponentResource {
           build: {
             context: args.context,
             // Relative to the working directory like the context (the provider joins nothing to it).
-            dockerfile: path.join(args.context, svc, "Dockerfile"),
-            args: { NODE_IMAGE: args.nodeImage },
+            dockerfile: path.join(args.context, "Dockerfile"),
+            args: serviceBuildArgs(svc, args.nodeImage),
             platform: buildPlatform(),
           },
           skipPush: registry === undefined,

@@ -23,7 +23,7 @@ describe("pullRef", () => {
 });
 
 describe("Images", () => {
-  it("builds each service from app/<svc>/Dockerfile with NODE_IMAGE, pushes, and exposes digest-pinned pull refs", async () => {
+  it("builds each service from the one app/Dockerfile (SERVICE, NODE_IMAGE), pushes, and exposes digest-pinned pull refs", async () => {
     const c = new images.Images("images", {
       names: images.DOCKERCOINS_SERVICES,
       context: "../app",
@@ -36,7 +36,7 @@ describe("Images", () => {
       ["hasher", "rng", "webui", "worker"].map((svc) => ({
         imageName: `127.0.0.1:15000/dockercoins/${svc}:latest`,
         // The platform said, as the provider would default it (linux/<this machine's arch>): no note on every up.
-        build: { context: "../app", dockerfile: `../app/${svc}/Dockerfile`, args: { NODE_IMAGE: "node:24-alpine" }, platform: images.buildPlatform() },
+        build: { context: "../app", dockerfile: "../app/Dockerfile", args: { NODE_IMAGE: "node:24-alpine", SERVICE: svc }, platform: images.buildPlatform() },
         skipPush: false,
         buildOnPreview: false,
       })),
@@ -44,6 +44,11 @@ describe("Images", () => {
     for (const svc of images.DOCKERCOINS_SERVICES) {
       expect(await resolve(c.refs[svc])).toMatch(new RegExp(`^10\\.213\\.0\\.11:5000/dockercoins/${svc}@sha256:[0-9a-f]{64}$`));
     }
+  });
+
+  it("builds httplat to listen on 9080 (the seed's exporter port), the others on the Dockerfile's 80", () => {
+    expect(images.serviceBuildArgs("httplat", "node:24")).toEqual({ NODE_IMAGE: "node:24", SERVICE: "httplat", PORT: "9080" });
+    expect(images.serviceBuildArgs("rng", "node:24")).toEqual({ NODE_IMAGE: "node:24", SERVICE: "rng" });
   });
 
   it("names the build platform as Go does (the provider's own default), for every Node architecture", () => {

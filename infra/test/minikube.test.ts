@@ -75,7 +75,7 @@ describe("minikube stack", () => {
     );
     expect(images.every((i) => i.inputs.skipPush === true)).toBe(true);
     const platform = (await import("../images")).buildPlatform(); // the provider's own default, said
-    expect(named("images-rng").inputs.build).toEqual({ context: "../app", dockerfile: "../app/rng/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim" }, platform });
+    expect(named("images-rng").inputs.build).toEqual({ context: "../app", dockerfile: "../app/Dockerfile", args: { NODE_IMAGE: "node:24-bookworm-slim", SERVICE: "rng" }, platform });
     for (const svc of ["rng", "hasher", "worker", "webui"]) {
       expect(container(svc).image).toMatch(new RegExp(`^dockercoins/${svc}:[0-9a-f]{12}$`));
       expect(container(svc).imagePullPolicy).toBe("Never");
