@@ -26,11 +26,33 @@ export function urlEnv(name: string, fallback: string, schemes = ["http", "https
 export const redisUrlEnv = () => urlEnv("REDIS_URL", "redis://redis:6379", ["redis", "rediss"]);
 
 /**
- * Runs a service's start-up reading of its environment. A bad value is the operator's input, not a bug: one line
+ * DOCKERCOINS_ENV: settings as one JSON object of strings, e.g. {"WORKER_SLEEP_MS":"0"}, as the Swarm deployment
+ * passes them (infra/swarm/dockercoins.ts bundleEnv says why: one variable keeps one order). Each one applies
+ * where that variable is not set on its own.
+ */
+export function applyBundledEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const raw = env.DOCKERCOINS_ENV;
+  if (raw === undefined || raw === "") return;
+  let bundle: unknown;
+  try {
+    bundle = JSON.parse(raw);
+  } catch {
+    bundle = undefined;
+  }
+  const entries = bundle !== null && typeof bundle === "object" && !Array.isArray(bundle) ? Object.entries(bundle) : undefined;
+  if (!entries || entries.some(([, v]) => typeof v !== "string")) {
+    throw new ConfigError(`DOCKERCOINS_ENV=${JSON.stringify(raw)} is invalid: expected a JSON object of strings such as {"WORKER_SLEEP_MS":"100"}`);
+  }
+  for (const [name, value] of entries) env[name] ??= value as string;
+}
+
+/**
+ * Runs a service's start-up reading of its environment (DOCKERCOINS_ENV applied first). A bad value is the operator's input, not a bug: one line
  * on stderr naming the variable, its value and what is allowed, and exit code 1, without a stack trace.
  */
 export function fromEnv<T>(read: () => T): T {
   try {
+    applyBundledEnv();
     return read();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

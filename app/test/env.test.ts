@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { intEnv, urlEnv } from "../lib/env.js";
+import { applyBundledEnv, intEnv, urlEnv } from "../lib/env.js";
 
 describe("configuration from the environment", () => {
   afterEach(() => {
@@ -29,6 +29,20 @@ describe("configuration from the environment", () => {
   });
 });
 
+describe("DOCKERCOINS_ENV, the Swarm deployment's settings in one variable", () => {
+  it("sets each variable that is not set on its own", () => {
+    const env: NodeJS.ProcessEnv = { DOCKERCOINS_ENV: '{"NODE_NAME":"node2","WORKER_SLEEP_MS":"0"}', WORKER_SLEEP_MS: "100" };
+    applyBundledEnv(env);
+    expect(env).toMatchObject({ NODE_NAME: "node2", WORKER_SLEEP_MS: "100" });
+  });
+
+  it.each(["not json", "[1]", '{"A":1}', "null"])("refuses %s naming the variable and the form", (raw) => {
+    expect(() => applyBundledEnv({ DOCKERCOINS_ENV: raw })).toThrow(
+      `DOCKERCOINS_ENV=${JSON.stringify(raw)} is invalid: expected a JSON object of strings such as {"WORKER_SLEEP_MS":"100"}`,
+    );
+  });
+});
+
 describe("a service started with a bad environment", () => {
   const run = (service: string, env: Record<string, string>) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -49,6 +63,9 @@ describe("a service started with a bad environment", () => {
     ["worker", { REDIS_URL: "localhost:6379" }, 'REDIS_URL="localhost:6379" is invalid: expected a redis:// or rediss:// URL such as redis://redis:6379'],
     ["webui", { REDIS_URL: "http://redis:6379" }, 'REDIS_URL="http://redis:6379" is invalid: expected a redis:// or rediss:// URL such as redis://redis:6379'],
     ["webui", { WATCH_REPLICAS: "rng" }, 'WATCH_REPLICAS: "rng" is invalid: expected service=dns://name:port (every address of the name) or service=http://host:port, comma-separated'],
+    ["worker", { DOCKERCOINS_ENV: "{" }, 'DOCKERCOINS_ENV="{" is invalid: expected a JSON object of strings such as {"WORKER_SLEEP_MS":"100"}'],
+    // A bundled value is checked like one set on its own.
+    ["rng", { DOCKERCOINS_ENV: '{"RNG_CONCURRENCY":"0"}' }, 'RNG_CONCURRENCY="0" is invalid: expected an integer from 1 to 9007199254740991'],
     ["httplat", { HTTPLAT_URL: "ftp://rng" }, 'HTTPLAT_URL="ftp://rng" is invalid: expected a http:// or https:// URL such as http://rng/'],
   ])("%s with %j: exactly one line on stderr naming it, exit code 1, no stack trace", async (service, env, line) => {
     const { code, stdout, stderr } = await run(service, env);

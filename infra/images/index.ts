@@ -6,12 +6,12 @@ import { normalizeContextModes } from "./context-modes";
 export const DOCKERCOINS_SERVICES = ["rng", "hasher", "worker", "webui"] as const;
 export type ImageName = (typeof DOCKERCOINS_SERVICES)[number] | "httplat";
 
-/**
- * The build arguments of app/Dockerfile for one service: SERVICE names it, PORT is where it listens (httplat,
- * the latency exporter, on 9080 like the seed's; the others on 80), NODE_IMAGE the Node base.
- */
+/** httplat, the latency exporter, listens on the seed's port; the other services on the Dockerfile's 80. */
+export const HTTPLAT_PORT = 9080;
+
+/** The build arguments of app/Dockerfile for one service: SERVICE names it, PORT is where it listens, NODE_IMAGE the Node base. */
 export function serviceBuildArgs(svc: ImageName, nodeImage: string): Record<string, string> {
-  return { NODE_IMAGE: nodeImage, SERVICE: svc, ...(svc === "httplat" ? { PORT: "9080" } : {}) };
+  return { NODE_IMAGE: nodeImage, SERVICE: svc, ...(svc === "httplat" ? { PORT: String(HTTPLAT_PORT) } : {}) };
 }
 
 /**

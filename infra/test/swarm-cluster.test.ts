@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { planNodes } from "../swarm/cluster";
 import { failureRatio, goDuration, toServiceArgs } from "../swarm/services";
-import { dockercoinsServices, registryService, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
+import { dockercoinsServices, HEALTHZ_PROBE, registryService, type DockerCoinsServicesOptions } from "../swarm/dockercoins";
 
 const opts: DockerCoinsServicesOptions = {
   images: { rng: "r@sha256:1", hasher: "h@sha256:2", worker: "w@sha256:3", webui: "u@sha256:4", redis: "redis:7-bookworm" },
@@ -47,8 +47,8 @@ describe("toServiceArgs", () => {
       taskSpec: {
         containerSpec: {
           image: "h@sha256:2",
-          env: { HASHER_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" },
-          healthcheck: { tests: ["CMD", "node", "dist/lib/healthcheck.js"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" },
+          env: { DOCKERCOINS_ENV: '{"HASHER_DELAY_MS":"100","NODE_NAME":"{{.Node.Hostname}}"}' },
+          healthcheck: { tests: ["CMD-SHELL", HEALTHZ_PROBE], interval: "2s", timeout: "3s", retries: 3, startPeriod: "10s" },
           stopGracePeriod: "10s",
         },
         networksAdvanceds: [{ id: "net-id" }],

@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
+  bundleEnv,
+  HEALTHZ_PROBE,
   dockercoinsServices,
   registryService,
   ROLLING_UPDATE,
   type DockerCoinsServicesOptions,
 } from "../swarm/dockercoins";
 import type { SwarmServiceSpec } from "../swarm/spec";
+
+/** The settings an app service gets through DOCKERCOINS_ENV. */
+const envOf = (s: SwarmServiceSpec): Record<string, string> => JSON.parse(s.env?.DOCKERCOINS_ENV ?? "{}");
 
 const img = (s: string) => `127.0.0.1:5000/dockercoins/${s}@sha256:${"a".repeat(64)}`;
 const base: DockerCoinsServicesOptions = {
@@ -27,7 +32,8 @@ describe("dockercoinsServices", () => {
     const specs = byName(dockercoinsServices({ ...base, debug: true, httplat: { url: "http://rng/", intervalMs: 10000 } }));
     expect(specs.debug.mode).toEqual({ global: true });
     expect(specs.debug.command).toEqual(["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]);
-    expect(specs.httplat.env).toEqual({ PORT: "9080", HTTPLAT_URL: "http://rng/", HTTPLAT_INTERVAL_MS: "10000" });
+    // Its port (9080) is the image's own, built in: see images/index.ts HTTPLAT_PORT.
+    expect(envOf(specs.httplat)).toEqual({ HTTPLAT_URL: "http://rng/", HTTPLAT_INTERVAL_MS: "10000" });
     expect(() => dockercoinsServices({ ...base, debug: true, images: { ...base.images, debug: undefined } })).toThrow(/images.debug/);
   });
 
@@ -58,7 +64,7 @@ describe("dockercoinsServices", () => {
   });
 
   it("workshop timing keeps the 100 ms delays; zero-delay removes them", () => {
-    const w = byName(dockercoinsServices(base));
+    const w = Object.fromEntries(Object.entries(byName(dockercoinsServices(base))).map(([n, s]) => [n, { env: envOf(s) }]));
     // Swarm fills NODE_NAME per task: webui's replica view shows where each rng and hasher runs, every log line its node.
     expect(w.rng.env).toEqual({ RNG_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" });
     expect(w.hasher.env).toEqual({ HASHER_DELAY_MS: "100", NODE_NAME: "{{.Node.Hostname}}" });
@@ -68,10 +74,19 @@ describe("dockercoinsServices", () => {
     expect(w.worker.env).toEqual({
       REDIS_URL: "redis://redis:6379", RNG_URL: "http://rng", HASHER_URL: "http://hasher", WORKER_SLEEP_MS: "100", NODE_NAME: "{{.Node.Hostname}}",
     });
-    const z = byName(dockercoinsServices({ ...base, timing: "zero-delay" }));
+    const z = Object.fromEntries(Object.entries(byName(dockercoinsServices({ ...base, timing: "zero-delay" }))).map(([n, s]) => [n, { env: envOf(s) }]));
     expect([z.rng.env, z.hasher.env, { WORKER_SLEEP_MS: z.worker.env!.WORKER_SLEEP_MS }]).toEqual([
       { RNG_DELAY_MS: "0", NODE_NAME: "{{.Node.Hostname}}" }, { HASHER_DELAY_MS: "0", NODE_NAME: "{{.Node.Hostname}}" }, { WORKER_SLEEP_MS: "0" },
     ]);
+  });
+
+  it("gives each app service its settings as one variable, keys sorted: the provider reorders two or more on every update", () => {
+    for (const s of dockercoinsServices({ ...base, httplat: { url: "http://rng/", intervalMs: 1000 } }).filter((s) => s.name !== "redis")) {
+      expect(Object.keys(s.env ?? {})).toEqual(["DOCKERCOINS_ENV"]);
+      const keys = Object.keys(envOf(s));
+      expect(keys).toEqual([...keys].sort());
+    }
+    expect(bundleEnv({ B: "2", A: "1" })).toEqual({ DOCKERCOINS_ENV: '{"A":"1","B":"2"}' });
   });
 
   it("redis keeps the wallet: append-only, named volume, pinned, stop-first", () => {
@@ -93,7 +108,7 @@ describe("dockercoinsServices", () => {
       const s = byName(dockercoinsServices(base))[name];
       expect(s.update).toEqual(ROLLING_UPDATE);
       expect(s.rollback).toMatchObject({ parallelism: 1, failureAction: "pause" });
-      expect(s.healthcheck).toEqual({ test: ["CMD", "node", "dist/lib/healthcheck.js"], intervalS: 5, timeoutS: 3, retries: 3, startPeriodS: 10 });
+      expect(s.healthcheck).toEqual({ test: ["CMD-SHELL", HEALTHZ_PROBE], intervalS: 2, timeoutS: 3, retries: 3, startPeriodS: 10 });
       expect(s.restart).toEqual({ condition: "any", delayS: 5, maxAttempts: 0, windowS: 120 });
       expect(s.limits!.cpus).toBeGreaterThan(0);
       expect(s.limits!.memoryMiB).toBeGreaterThanOrEqual(96);
