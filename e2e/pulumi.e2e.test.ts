@@ -247,7 +247,9 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     expect(await inspectLogDriver()).toBe("null");
   }, 10 * MIN);
 
-  it("workerReplicas 10: the preview shows the worker's update and the wait for its tasks, nothing else; up converges; ~10 hashes/s", async () => {
+  it("workerReplicas 10: the preview shows the worker's update and the wait for its tasks, nothing else; up converges, the running task untouched; ~10 hashes/s", async () => {
+    const runningTasks = async () => (await onManager("docker service ps -q --filter desired-state=running worker")).split("\n").filter(Boolean);
+    const before = await runningTasks();
     await co.configSet("workerReplicas", "10");
     const steps = await timed("preview (scale change)", () => co.previewChanges());
     expect(changes(steps)).toEqual(["replace dockercoins-rollout", "update dockercoins-worker"]);
@@ -259,6 +261,10 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     figures["scale worker 1 -> 10: all 10 tasks running"] = (Date.now() - t0) / 1000;
     console.log(`[pulumi e2e] scale worker 1 -> 10: all 10 tasks running after ${figures["scale worker 1 -> 10: all 10 tasks running"].toFixed(1)} s`);
     await up;
+    // A scale adds tasks; the one already running goes on (the provider's env order once rolled it).
+    const after = await runningTasks();
+    expect(after).toHaveLength(10);
+    expect(after).toEqual(expect.arrayContaining(before));
     const { rate } = await measureRate(WEBUI, 10_000, 20_000);
     console.log(`[pulumi e2e] 10 workers, 1 rng: ${rate.toFixed(2)} hashes/s`);
     oneRngRate = rate;
