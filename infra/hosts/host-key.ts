@@ -8,27 +8,40 @@ import * as pulumi from "@pulumi/pulumi";
 // private key's signature or a join token goes to whoever answers. A machine the program re-created (a
 // new identity: the node container's id) is a new machine and its key is learned anew.
 
+/** ssh-keyscan's `-t` name of a key's algorithm (`ssh-ed25519 AAAA...` -> `ed25519`). */
+function keyscanType(key: string): string | undefined {
+  const algorithm = key.trim().split(/\s+/)[0];
+  return algorithm === "ssh-ed25519" ? "ed25519" : algorithm?.startsWith("ecdsa-") ? "ecdsa" : algorithm === "ssh-rsa" ? "rsa" : undefined;
+}
+
 /**
  * The host key `host:port` offers, as `type base64` (what pulumi-command's `hostKey` and known_hosts take),
  * preferring ed25519, then ECDSA, then RSA; undefined when nothing answered within `attempts` tries a second apart.
+ * `learned`: the key the stack knows, whose type is asked for first (one SSH handshake instead of three: every
+ * diff of every host asks); a machine that answers without a key of that type is asked for all three.
  */
-export async function scanHostKey(host: string, port: number, attempts: number): Promise<string | undefined> {
+export async function scanHostKey(host: string, port: number, attempts: number, learned?: string): Promise<string | undefined> {
   // Required here: a dynamic provider's functions are serialized with what they capture.
   const { execFile } = require("child_process") as typeof import("child_process");
   const preferred = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa"];
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const out = await new Promise<string>((resolve) =>
-      execFile("ssh-keyscan", ["-T", "5", "-t", "ed25519,ecdsa,rsa", "-p", String(port), host], { timeout: 15_000 }, (_err, stdout) =>
-        resolve(String(stdout ?? "")),
-      ),
+  // The keys offered, and whether sshd answered at all (ssh-keyscan prints its banner as a # line on stderr).
+  const keyscan = (types: string) =>
+    new Promise<{ keys: string[]; answered: boolean }>((resolve) =>
+      execFile("ssh-keyscan", ["-T", "5", "-t", types, "-p", String(port), host], { timeout: 15_000 }, (_err, stdout, stderr) => {
+        const keys = String(stdout ?? "")
+          .split("\n")
+          .map((line) => line.trim().split(/\s+/))
+          .filter((f) => f.length >= 3 && !f[0].startsWith("#"))
+          .map((f) => `${f[1]} ${f[2]}`);
+        resolve({ keys, answered: keys.length > 0 || /^# \S+ SSH-/m.test(String(stderr ?? "")) });
+      }),
     );
-    const offered = out
-      .split("\n")
-      .map((line) => line.trim().split(/\s+/))
-      .filter((f) => f.length >= 3 && !f[0].startsWith("#"))
-      .map((f) => `${f[1]} ${f[2]}`);
+  const first = learned === undefined ? undefined : keyscanType(learned);
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let scan = await keyscan(first ?? "ed25519,ecdsa,rsa");
+    if (first !== undefined && scan.answered && scan.keys.length === 0) scan = await keyscan("ed25519,ecdsa,rsa");
     for (const type of preferred) {
-      const key = offered.find((k) => k.startsWith(`${type} `));
+      const key = scan.keys.find((k) => k.startsWith(`${type} `));
       if (key) return key;
     }
     if (attempt < attempts) await new Promise((r) => setTimeout(r, 1000));
@@ -74,7 +87,7 @@ export interface HostKeyState extends HostKeyInputs {
 
 /** Asks the machine again; a machine that does not answer (stopped, refused, gone) is not a changed key. */
 async function checkHostKey(s: HostKeyState, attempts: number): Promise<void> {
-  const offered = await scanHostKey(s.host, s.port, attempts);
+  const offered = await scanHostKey(s.host, s.port, attempts, s.hostKey);
   if (offered !== undefined && offered !== s.hostKey) {
     throw hostKeyChangedError(s.name, `${s.host}:${s.port}`, s.hostKey, offered, `it is the same machine (${s.identity.slice(0, 12)})`);
   }

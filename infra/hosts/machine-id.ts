@@ -72,7 +72,7 @@ export async function learnMachine(
   attempts: number,
   offered?: string, // the key the caller has just been offered, so it is not asked for twice
 ) {
-  const hostKey = offered ?? (await scanHostKey(c.host, c.port, attempts));
+  const hostKey = offered ?? (await scanHostKey(c.host, c.port, attempts, old?.hostKey));
   if (hostKey === undefined) throw new Error(`reading the SSH host key of ${c.host}:${c.port}: no answer`);
   const machineId = await readMachineId(c, hostKey, attempts);
   if (old?.hostKey !== undefined && hostKey !== old.hostKey && machineId === old.machineId) {
@@ -102,12 +102,12 @@ export const machineIdProvider: pulumi.dynamic.ResourceProvider = {
   async diff(_id: string, olds: MachineIdState, news: MachineIdInputs) {
     const replaces = (["host", "port"] as const).filter((k) => olds[k] !== news[k]);
     if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
-    const offered = await scanHostKey(olds.host, olds.port, 1);
+    const offered = await scanHostKey(olds.host, olds.port, 1, olds.hostKey);
     const keyChanged = offered !== undefined && offered !== olds.hostKey;
     return { changes: keyChanged || olds.user !== news.user || olds.privateKey !== news.privateKey, replaces: [] };
   },
   async update(_id: string, olds: MachineIdState, news: MachineIdInputs & { name: string }) {
-    const offered = await scanHostKey(news.host, news.port, 2);
+    const offered = await scanHostKey(news.host, news.port, 2, olds.hostKey);
     if (offered === undefined || offered === olds.hostKey) return { outs: { ...news, machineId: olds.machineId, hostKey: olds.hostKey } };
     return { outs: { ...news, ...(await learnMachine(news, olds, news.name, 2, offered)) } };
   },

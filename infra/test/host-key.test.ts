@@ -47,6 +47,7 @@ async function serve(key: string | undefined) {
 describe.skipIf(!haveSshd)("SSH host keys, against a real sshd", () => {
   beforeAll(async () => {
     for (const k of ["a", "b", "client"]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", file(k)]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ecdsa", "-N", "", "-f", file("c")]);
     port = await freePort();
     await serve("a");
   });
@@ -84,8 +85,17 @@ describe.skipIf(!haveSshd)("SSH host keys, against a real sshd", () => {
     expect(await hostKeyProvider.diff!("id", state, { name: state.name, host: state.host, port, identity: "beef" })).toMatchObject({ changes: true, replaces: ["identity"], deleteBeforeReplace: true });
     expect(((await hostKeyProvider.create({ name: state.name, host: state.host, port, identity: "beef" })).outs as HostKeyState).hostKey).toBe(pub("b"));
 
+    // Asked for the learned key's type first; a machine that now offers only another type is still a changed key.
+    await serve("a");
+    expect(await scanHostKey("127.0.0.1", port, 1, pub("a"))).toBe(pub("a"));
+    await serve("c");
+    expect(await scanHostKey("127.0.0.1", port, 1, pub("a"))).toBe(pub("c"));
+    const typeChanged = await hostKeyProvider.diff!("id", state, { name: state.name, host: state.host, port, identity: "c0ffee" }).catch((e: Error) => e);
+    expect(String(typeChanged)).toContain(hostKeyFingerprint(pub("c")));
+
     // A machine that does not answer is not a changed key.
     await serve(undefined);
+    expect(await scanHostKey("127.0.0.1", port, 1, pub("a"))).toBeUndefined();
     expect(await hostKeyProvider.read!("id", state)).toEqual({ id: "id", props: state });
     await serve("a");
   });
