@@ -111,7 +111,6 @@ const SINGLE_STATEFUL_TASK = {
   update: STOP_FIRST_UPDATE,
   rollback: STOP_FIRST_ROLLBACK,
   restart: RESTART,
-  stopGracePeriodS: 10,
   limits: { cpus: 0.5, memoryMiB: 256 },
   reservations: RESERVATION,
 } satisfies Partial<SwarmServiceSpec>;
@@ -157,7 +156,8 @@ function appService(
     update: ROLLING_UPDATE,
     rollback: ROLLBACK,
     restart: RESTART,
-    stopGracePeriodS: 10,
+    // No stopGracePeriod but the worker's: Swarm's default is 10 s, and the docker provider's delete waits for
+    // every task container on the manager to be removed, up to a grace period given (5-7 s a service).
     reservations: RESERVATION,
     ...extra,
     ...(env ? { env: bundleEnv(env) } : {}),
@@ -254,11 +254,9 @@ export function dockercoinsServices(opts: DockerCoinsServicesOptions): SwarmServ
       image: images.debug,
       mode: { global: true },
       endpointMode: opts.endpointMode,
-      // Exits at once on SIGTERM (a bare `sleep` as PID 1 ignores it): the docker provider's destroy waits for
-      // the task's container to be gone within the grace period, and fails the destroy otherwise.
+      // Exits at once on SIGTERM (a bare `sleep` as PID 1 ignores it, and would hold every stop for 10 s).
       command: ["sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"],
       restart: RESTART,
-      stopGracePeriodS: 10,
       limits: { cpus: 0.25, memoryMiB: 64 },
     });
   }

@@ -49,7 +49,6 @@ describe("toServiceArgs", () => {
           image: "h@sha256:2",
           env: { DOCKERCOINS_ENV: '{"HASHER_DELAY_MS":"100","NODE_NAME":"{{.Node.Hostname}}"}' },
           healthcheck: { tests: ["CMD-SHELL", HEALTHZ_PROBE], interval: "2s", timeout: "3s", retries: 3, startPeriod: "10s" },
-          stopGracePeriod: "10s",
         },
         networksAdvanceds: [{ id: "net-id" }],
         // As the provider reads them back from Swarm: "2m", not "120s"; "0.0", not "0".

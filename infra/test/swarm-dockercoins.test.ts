@@ -114,6 +114,8 @@ describe("dockercoinsServices", () => {
       expect(s.limits!.memoryMiB).toBeGreaterThanOrEqual(96);
     }
     expect(byName(dockercoinsServices(base)).worker.stopGracePeriodS).toBe(15);
+    // The others keep Swarm's default (10 s): a grace period given makes the provider's delete wait for it.
+    expect(dockercoinsServices({ ...base, debug: true }).filter((s) => s.stopGracePeriodS !== undefined).map((s) => s.name)).toEqual(["worker"]);
   });
 
   it("validates replicas and port", () => {
