@@ -136,7 +136,17 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
     // Pinned by digest, pulled from the Swarm's own registry on node1.
     const image = await onManager("docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' hasher");
     expect(image).toMatch(/^\d+\.\d+\.\d+\.\d+:5000\/dockercoins\/hasher(:[\w.-]+)?@sha256:[0-9a-f]{64}$/);
-  }, 2 * MIN);
+    // Every node has pulled the unpinned services' images (a scale onto any node starts at once), and the
+    // background jobs that pulled them are gone.
+    const worker = await onManager("docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' worker");
+    await waitFor("the worker image on every node", async () => {
+      for (const n of [1, 2, 3, 4, 5]) {
+        const r = await docker(["exec", `${PREFIX}-node${n}`, "docker", "image", "inspect", worker], { allowFailure: true });
+        if (r.code !== 0) return undefined;
+      }
+      return (await onManager("docker service ls -q --filter name=dockercoins-warm-images")) === "" ? true : undefined;
+    }, MIN, 1000);
+  }, 3 * MIN);
 
   it("the program's bootstrap scripts re-run cleanly on the live cluster: no engine restart, no swarm change", async () => {
     const script = await programScripts("create");

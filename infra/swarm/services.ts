@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { NETWORK_NAME } from "./dockercoins";
-import { forHosts, remoteBash, scriptHash, spreadTasksScript, waitForRolloutScript } from "./scripts";
+import { forHosts, remoteBash, scriptHash, spreadTasksScript, waitForRolloutScript, warmImagesScript } from "./scripts";
 import type { SwarmServiceSpec } from "./spec";
 
 // Swarm services as Pulumi resources: each plain SwarmServiceSpec (dockercoins.ts) becomes a docker.Service,
@@ -197,7 +197,10 @@ export class SwarmServices extends pulumi.ComponentResource {
             connection: args.managerConnection,
             create: pulumi
               .all(args.hostIdentities)
-              .apply((ids) => remoteBash(forHosts(ids, spreadTasksScript({ services: spreading })))),
+              .apply(
+                (ids) =>
+                  `${remoteBash(forHosts(ids, spreadTasksScript({ services: spreading })))} && ${remoteBash(warmImagesScript({ services: spreading }))}`,
+              ),
           },
           { parent: this, dependsOn: Object.values(this.services) },
         );

@@ -23,6 +23,7 @@ import {
   pinImageScript,
   waitForRolloutScript,
   waitForSshScript,
+  warmImagesScript,
 } from "../swarm/scripts";
 
 const TOKEN = "SWMTKN-1-3pu6hszjas19xyp7ghgosyx9k8atbfcr8p2is99znpy26u2lkl-1awxwuwd3z9j1z3puu7rcgdbx";
@@ -42,6 +43,7 @@ const rendered: Record<string, string> = {
   leaveOrSkip: leaveOrSkipScript(),
   liveManager: liveManagerScript(),
   spreadTasks: spreadTasksScript({ services: ["worker", "rng"] }),
+  warmImages: warmImagesScript({ services: ["rng", "hasher", "worker"] }),
   waitForRollout: waitForRolloutScript({ services: ["redis", "rng", "worker"] }),
   pinImage: pinImageScript("redis:7-bookworm"),
 };
@@ -291,6 +293,43 @@ esac`, `${TOKEN}\n`);
     const r = spawnSync("bash", ["-c", `printf %s ${shq("it's $HOME")}`], { encoding: "utf8" });
     expect(r.stdout).toBe("it's $HOME");
   });
+});
+
+describe("warmImagesScript", () => {
+  it("returns at once; in the background, one global job per distinct image, each removed once all its tasks ended", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "warm-images-"));
+    try {
+      // rng and worker run the same image: one job for both. Job 1's tasks end at the second look.
+      writeFileSync(join(dir, "docker"), `#!/bin/bash
+DIR=${dir}
+echo "$*" >>$DIR/calls
+case "$*" in
+  "service inspect -f "*" rng") echo "r:5000/dockercoins/rng@sha256:1" ;;
+  "service inspect -f "*" worker") echo "r:5000/dockercoins/rng@sha256:1" ;;
+  "service inspect -f "*" hasher") echo "r:5000/dockercoins/hasher@sha256:2" ;;
+  "service ps "*) [ -e $DIR/looked ] && printf 'Complete 1 second ago\nRejected 2 seconds ago\n' || { touch $DIR/looked; printf 'Complete 1 second ago\nPreparing 2 seconds ago\n'; } ;;
+esac
+`, { mode: 0o755 });
+      const t0 = Date.now();
+      const r = spawnSync("bash", ["-c", rendered.warmImages], { encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe("[warm-images] every node pulls 2 image(s) in the background\n");
+      expect(Date.now() - t0).toBeLessThan(1500);
+      const calls = () => readFileSync(join(dir, "calls"), "utf8").split("\n").filter((l) => /^service (create|rm)/.test(l));
+      for (let i = 0; i < 100 && calls().length < 6; i++) await new Promise((res) => setTimeout(res, 100));
+      // Each job: a leftover of an interrupted run removed, created, then removed once all its tasks ended.
+      const job = (n: number, image: string) => [
+        `service rm dockercoins-warm-images-${n}`,
+        `service create --detach --quiet --name dockercoins-warm-images-${n} --mode global-job --restart-condition none --no-healthcheck --entrypoint true ${image}`,
+        `service rm dockercoins-warm-images-${n}`,
+      ];
+      expect(calls()).toEqual([...job(1, "r:5000/dockercoins/hasher@sha256:2"), ...job(2, "r:5000/dockercoins/rng@sha256:1")]);
+      // Job 1 was looked at until no task was still going (twice), job 2 once.
+      expect(readFileSync(join(dir, "calls"), "utf8").match(/^service ps /gm)).toHaveLength(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
 });
 
 describe("liveManagerScript (the real ssh client)", () => {
