@@ -521,6 +521,14 @@ log "no other manager is live: the first manager forms the swarm"
   );
 }
 
+/** Swarm service names, checked before they go into a script. */
+function checkServiceNames(services: string[]): string[] {
+  for (const s of services) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
+  }
+  return services;
+}
+
 /**
  * On a manager, after `pulumi up` changed services: waits until Swarm has finished rolling each one out
  * (UpdateStatus completed, or no update at all) and runs all its tasks, and fails if Swarm paused or rolled
@@ -529,10 +537,7 @@ log "no other manager is live: the first manager forms the swarm"
  * service at all.
  */
 export function waitForRolloutScript(opts: { services: string[]; timeoutS?: number }): string {
-  const names = opts.services.map((s) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
-    return s;
-  });
+  const names = checkServiceNames(opts.services);
   const timeout = opts.timeoutS ?? 600;
   return script(
     "wait-for-rollout",
@@ -568,10 +573,7 @@ done
  * which spreads its tasks over every node again. Detached: the up does not wait for it.
  */
 export function spreadTasksScript(opts: { services: string[] }): string {
-  const names = opts.services.map((s) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
-    return s;
-  });
+  const names = checkServiceNames(opts.services);
   return script(
     "spread-tasks",
     `
@@ -595,10 +597,7 @@ done
  * for the pull while the others ran theirs in 3). One global job per image, removed once it has run everywhere.
  */
 export function warmImagesScript(opts: { services: string[] }): string {
-  const names = opts.services.map((s) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)) throw new Error(`invalid service name ${JSON.stringify(s)}`);
-    return s;
-  });
+  const names = checkServiceNames(opts.services);
   return script(
     "warm-images",
     `
