@@ -295,6 +295,17 @@ esac`, `${TOKEN}\n`);
   });
 });
 
+describe("scripts on a manager that take service names", () => {
+  it.each([
+    ["waitForRolloutScript", waitForRolloutScript],
+    ["spreadTasksScript", spreadTasksScript],
+    ["warmImagesScript", warmImagesScript],
+  ] as const)("%s refuses a name that is not a Swarm service name (nothing reaches the shell)", (_name, render) => {
+    expect(() => render({ services: ["worker", "rng; rm -rf /"] })).toThrow('invalid service name "rng; rm -rf /"');
+    expect(render({ services: ["worker", "dockercoins_rng.1"] })).toContain("dockercoins_rng.1");
+  });
+});
+
 describe("warmImagesScript", () => {
   it("returns at once; in the background, one global job per distinct image, each removed once all its tasks ended", async () => {
     const dir = mkdtempSync(join(tmpdir(), "warm-images-"));
