@@ -206,6 +206,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         environment: {
           SSH_KEY: pulumi.secret(args.privateKey),
           PEERS: pulumi.all(peers.map((h) => pulumi.interpolate`${h.sshUser}|${h.sshHost}|${h.sshPort}|${h.privateAddress}`)).apply((p) => p.join(" ")),
+          SELF_ADDRESS: first.privateAddress,
           KNOWN_HOSTS: knownHosts(peers),
         },
         interpreter: ["/bin/bash", "-c"],

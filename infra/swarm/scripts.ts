@@ -485,11 +485,31 @@ fi
 }
 
 /** On a node: its manager join token if it is a manager of a Swarm with a leader; nothing otherwise. */
-function managerTokenScript(): string {
+export function managerTokenScript(): string {
   return script(
     "manager-token",
     `
 [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || true)" = "active true" ] || exit 0
+# The lost first manager (SELF, its address) is still a Raft member, unreachable. Its new machine joining
+# first would make four members of which two answer, below the quorum of three until it has caught up
+# (seen: the join pending for 2 minutes, the leader's store stuck). Removed first, the join keeps the quorum.
+if [ -n "\${SELF:-}" ]; then
+  for id in $($SUDO docker node ls -q); do
+    info=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}} {{.ManagerStatus.Addr}}{{end}}' "$id" 2>/dev/null) || continue
+    read -r reachability addr <<<"$info"
+    [ "$reachability" = unreachable ] && [ "\${addr%:*}" = "$SELF" ] || continue
+    # The demotion leaves Raft a moment later: the removal is asked again until it has.
+    removed=false
+    if $SUDO docker node demote "$id" >/dev/null 2>&1; then
+      for _ in $(seq 1 20); do $SUDO docker node rm --force "$id" >/dev/null 2>&1 && { removed=true; break; }; sleep 0.5; done
+    fi
+    if $removed; then
+      log "removed the lost manager $SELF ($id) before its new machine joins"
+    else
+      log "could not remove the lost manager $SELF ($id); the join goes on"
+    fi
+  done
+fi
 $SUDO docker swarm join-token -q manager 2>/dev/null || true
 `,
   );
@@ -498,7 +518,8 @@ $SUDO docker swarm join-token -q manager 2>/dev/null || true
 /**
  * On the machine running Pulumi, before the first manager's init: finds a live manager of the Swarm among
  * the other managers (PEERS: "user|sshHost|sshPort|address" each, in order) and prints "address token" of
- * the first one, or nothing. A first manager whose host was lost comes back as a new, empty machine; while
+ * the first one, or nothing. SELF_ADDRESS, the first manager's address: its lost machine's entry is removed
+ * from that Swarm first. A first manager whose host was lost comes back as a new, empty machine; while
  * the other managers keep Raft's quorum (managerCount 3 or 5), it must join their Swarm, not form a new one.
  */
 export function liveManagerScript(): string {
@@ -506,9 +527,12 @@ export function liveManagerScript(): string {
     "live-manager",
     `
 ${SSH_CLIENT}
+[[ "\${SELF_ADDRESS:-}" =~ ^[A-Za-z0-9.:-]*$ ]] || fail "SELF_ADDRESS is not an address: $SELF_ADDRESS"
 for peer in $PEERS; do
   IFS='|' read -r user host port address <<<"$peer"
-  token=$(on_host "$user" "$host" "$port" ${shq(remoteBash(managerTokenScript()))} 2>/dev/null || true)
+  # Its own lines pass on; ssh's (a peer that is down) do not.
+  token=$(on_host "$user" "$host" "$port" "SELF=\${SELF_ADDRESS:-} "${shq(remoteBash(managerTokenScript()))} \\
+    2> >(grep --line-buffered '^\\[manager-token\\]' >&2 || true) || true)
   if [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]]; then
     log "$address is a live manager of the swarm"
     echo "$address $token"

@@ -13,6 +13,7 @@ import {
   labelNodeScript,
   leaveOrSkipScript,
   liveManagerScript,
+  managerTokenScript,
   spreadTasksScript,
   leaveSwarmScript,
   remoteBash,
@@ -266,6 +267,21 @@ esac`, `${TOKEN}\n`);
     const join = rendered.swarmJoin;
     expect(join.indexOf("leave_dead_swarm\n")).toBeGreaterThan(join.indexOf("leave_dead_swarm() {"));
     expect(join).toMatch(/for _ in \$\(seq 1 10\); do gossip_port_held \|\| return 0; sleep 1; done\n.*\n  restart_engine/);
+  });
+
+  it("a live manager asked for the token first removes the lost first manager's entry (unreachable, its address), only that one", () => {
+    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
+  *LocalNodeState*) echo "active true" ;;
+  "node ls -q") printf 'n1\\nn2\\nn3\\n' ;;
+  "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
+  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
+  "node inspect -f "*" n3") echo ;;
+  "node rm --force n1") [ -e $DIR/left-raft ] || { touch $DIR/left-raft; exit 1; } ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+esac`);
+    expect(r.status).toBe(0);
+    expect(r.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1", "node rm --force n1"]);
+    expect(r.stderr).toBe("[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n");
   });
 
   it("a manager that knows no other manager is not made to leave (its Swarm's quorum may depend on it)", () => {

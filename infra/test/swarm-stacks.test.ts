@@ -400,6 +400,8 @@ describe("a re-created host is set up again (its identity is in its scripts)", (
     expect(probe.inputs.create).toBe(`# hosts: local-node1-id local-node2-id local-node3-id\n${liveManagerScript()}`);
     // The other managers, in order, as "user|sshHost|sshPort|address"; the key in the environment, a secret.
     expect(plain(probe.inputs.environment).PEERS).toBe("root|127.0.0.1|22002|10.213.0.12 root|127.0.0.1|22003|10.213.0.13");
+    // The first manager's address: a live peer removes the lost machine's entry before the new one joins.
+    expect(plain(probe.inputs.environment).SELF_ADDRESS).toBe("10.213.0.11");
     expect(isSecret(probe.inputs.environment)).toBe(true);
     expect(probe.inputs.logging).toBe("stderr"); // its stdout holds a manager token
     expect(probe.dependencies).toEqual(["local-node1", "local-node2", "local-node2-host-key", "local-node3", "local-node3-host-key", "ssh-key-read", "swarm-node2-ssh", "swarm-node3-ssh"]);
