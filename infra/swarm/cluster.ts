@@ -212,7 +212,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         interpreter: ["/bin/bash", "-c"],
         logging: "stderr",
       },
-      { parent: this, dependsOn: peers.map((h) => sshReady.get(h.name)!), additionalSecretOutputs: ["stdout"] },
+      // After the first manager's engine is set up: an engine restarting there must not look like a lost machine.
+      { parent: this, dependsOn: [...peers.map((h) => sshReady.get(h.name)!), engineConfigs.get(first.name)!], additionalSecretOutputs: ["stdout"] },
     );
     const init = run(
       `${name}-init`,

@@ -90,17 +90,33 @@ restart_engine() {
 export const GOSSIP_PORT_HELD = `gossip_port_held() { # a TCP listener on 7946, IPv4 or IPv6
   cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$2 ~ /:1F0A$/ && $4 == "0A" { held = 1 } END { exit !held }'
 }`;
+
+// Shared by the scripts that talk to the local engine: its swarm state in one word.
+const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }`;
+
+// A busy engine gives up on its leave after 15 s ("context deadline exceeded", seen in CI) and is still in
+// the Swarm: asked again until it is out.
+const SWARM_LEAVE = `${SWARM_STATE}
+swarm_leave() {
+  local out
+  for attempt in 1 2 3 4; do
+    out=$($SUDO docker swarm leave --force 2>&1 >/dev/null) && return 0
+    [ "$(swarm_state)" = inactive ] && return 0
+    [ "$attempt" -lt 4 ] || { echo "$out" >&2; return 1; }
+    log "leaving the swarm: $out; again in 2 s"
+    sleep 2
+  done
+}`;
+
 const LEAVE_DEAD_SWARM = `${ENGINE_FUNCTIONS}
 ${GOSSIP_PORT_HELD}
+${SWARM_LEAVE}
 leave_dead_swarm() {
-  $SUDO docker swarm leave --force >/dev/null
+  swarm_leave
   for _ in $(seq 1 10); do gossip_port_held || return 0; sleep 1; done
   log "the old swarm's network gossip still holds port 7946 10 s after leaving it: restarting the engine, so the join starts a fresh one"
   restart_engine
 }`;
-
-// Shared by the scripts that talk to the local engine: its swarm state in one word.
-const SWARM_STATE = `swarm_state() { $SUDO docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null || echo unknown; }`;
 
 // \`docker swarm join --token\` would put the token in a command line: \`ps\` shows it to every local user,
 // and sudo logs it (auth.log, the journal). The engine's API takes it in a request body instead, which
@@ -261,7 +277,6 @@ export function swarmJoinScript(opts: { managerAddr: string; advertiseAddr: stri
     `
 IFS= read -r token || true
 [[ "$token" =~ ^SWMTKN-1-[a-z0-9]+-[a-z0-9]+$ ]] || fail "no join token on standard input"
-${SWARM_STATE}
 ${LEAVE_DEAD_SWARM}
 state=$(swarm_state)
 if [ "$state" = active ]; then
@@ -427,12 +442,12 @@ export function leaveSwarmScript(): string {
   return script(
     "leave-swarm",
     `
-${SWARM_STATE}
+${SWARM_LEAVE}
 case "$(swarm_state)" in
   inactive) log "not in a swarm"; exit 0 ;;
   unknown) log "no Docker engine answering: nothing to leave"; exit 0 ;;
 esac
-$SUDO docker swarm leave --force >/dev/null
+swarm_leave || fail "could not leave the swarm"
 log "left the swarm"
 `,
   );
@@ -490,14 +505,18 @@ export function managerTokenScript(): string {
     "manager-token",
     `
 [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || true)" = "active true" ] || exit 0
-# The lost first manager (SELF, its address) is still a Raft member, unreachable. Its new machine joining
-# first would make four members of which two answer, below the quorum of three until it has caught up
-# (seen: the join pending for 2 minutes, the leader's store stuck). Removed first, the join keeps the quorum.
+# The lost first manager (SELF, its address) is still a Raft member. Its new machine joining first would
+# make four members of which two answer, below the quorum of three until it has caught up (seen: the join
+# pending for 2 minutes, the leader's store stuck). Removed first, the join keeps the quorum. Raft may not
+# have marked it unreachable yet (seen: a heal started seconds after the loss), so its Swarm port is tried
+# too: the new machine is not in the Swarm yet, nothing answers there. A live first manager does.
+swarm_port_closed() { ! timeout 3 bash -c ">/dev/tcp/$1/$2" 2>/dev/null; }
 if [ -n "\${SELF:-}" ]; then
   for id in $($SUDO docker node ls -q); do
     info=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}} {{.ManagerStatus.Addr}}{{end}}' "$id" 2>/dev/null) || continue
     read -r reachability addr <<<"$info"
-    [ "$reachability" = unreachable ] && [ "\${addr%:*}" = "$SELF" ] || continue
+    [ "\${addr%:*}" = "$SELF" ] || continue
+    [ "$reachability" = unreachable ] || swarm_port_closed "$SELF" "\${addr##*:}" || continue
     # The demotion leaves Raft a moment later: the removal is asked again until it has.
     removed=false
     if $SUDO docker node demote "$id" >/dev/null 2>&1; then

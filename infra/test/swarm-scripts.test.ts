@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { createServer } from "node:net";
+import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -283,6 +284,56 @@ esac`);
     expect(r.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1", "node rm --force n1"]);
     expect(r.stderr).toBe("[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n");
   });
+
+  it("the lost first manager's entry is removed before Raft has marked it unreachable when nothing answers on its Swarm port; a live one is kept", async () => {
+    const listening = createServer().listen(0, "127.0.0.1");
+    await once(listening, "listening");
+    const open = (listening.address() as AddressInfo).port;
+    const closed = createServer().listen(0, "127.0.0.1");
+    await once(closed, "listening");
+    const closedPort = (closed.address() as AddressInfo).port;
+    closed.close();
+    try {
+      const tokenWith = (port: number) => withDocker(`SELF=127.0.0.1\n${managerTokenScript()}`, `case "$*" in
+  *LocalNodeState*) echo "active true" ;;
+  "node ls -q") printf 'n1\\nn2\\n' ;;
+  "node inspect -f "*" n1") echo "reachable 127.0.0.1:${port}" ;;
+  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+esac`);
+      const lost = tokenWith(closedPort);
+      expect(lost.status).toBe(0);
+      expect(lost.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1"]);
+      const live = tokenWith(open);
+      expect(live.status).toBe(0);
+      expect(live.calls).not.toMatch(/node (demote|rm)/);
+      expect(live.stderr).toBe("");
+    } finally {
+      listening.close();
+    }
+  }, 15_000);
+
+  it("a leave a busy engine gave up on (context deadline exceeded, still in the Swarm) is asked again", () => {
+    const r = withDocker(rendered.leaveSwarm, `case "$*" in
+  *LocalNodeState*) [ -e $DIR/left ] && echo inactive || echo active ;;
+  "swarm leave --force") [ -e $DIR/timed-out ] || { touch $DIR/timed-out; echo "Error response from daemon: context deadline exceeded" >&2; exit 1; }
+    touch $DIR/left ;;
+esac`);
+    expect(r.stderr).toContain("[leave-swarm] leaving the swarm: Error response from daemon: context deadline exceeded; again in 2 s");
+    expect(r.stderr).toContain("[leave-swarm] left the swarm");
+    expect(r.status).toBe(0);
+    expect(r.calls.match(/^swarm leave --force$/gm)).toHaveLength(2);
+  }, 15_000);
+
+  it("a leave that never succeeds fails the script, with the engine's answer", () => {
+    const r = withDocker(rendered.leaveSwarm, `case "$*" in
+  *LocalNodeState*) echo active ;;
+  "swarm leave --force") echo "Error response from daemon: context deadline exceeded" >&2; exit 1 ;;
+esac`);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("could not leave the swarm");
+    expect(r.calls.match(/^swarm leave --force$/gm)).toHaveLength(4);
+  }, 20_000);
 
   it("a manager that knows no other manager is not made to leave (its Swarm's quorum may depend on it)", () => {
     const r = withDocker(rendered.swarmJoin, `case "$*" in
