@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { docker, run, type RunOptions, type RunResult } from "./run";
 
 // The Pulumi program driven the way a user drives it: the README's commands (scripts/up.sh, then `source
@@ -124,6 +124,9 @@ export class PulumiCheckout {
   }
 
   async remove(): Promise<void> {
+    // The up logs outlive the checkout (test-artifacts/, ignored by git): a failed step is read there.
+    const logs = join(this.dir, ".pulumi-state/logs");
+    if (existsSync(logs)) cpSync(logs, join(ROOT, "test-artifacts/pulumi-logs", basename(this.dir)), { recursive: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
