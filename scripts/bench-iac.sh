@@ -5,11 +5,7 @@
 #   scripts/bench-iac.sh [--stack dev] [--out reports]      (about 4 minutes with warm image caches)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
 scripts/prepare-machine.sh --deploy >/dev/null
-# shellcheck source=scripts/pulumi-env.sh
-if ! source scripts/pulumi-env.sh; then
-  echo "[bench-iac] no Pulumi engine (the reason is above): install the Pulumi CLI and run again" >&2
-  exit 1
-fi
-exec node_modules/.bin/tsx infra/automation/iac-bench-main.ts "$@"
+# shellcheck source=scripts/automation.sh
+source scripts/automation.sh
+run_automation bench-iac infra/automation/iac-bench-main.ts "$@"

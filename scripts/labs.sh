@@ -8,10 +8,6 @@
 # Each student's Pulumi output: reports/labs/logs/<stack>.log. Needs a Pulumi engine (scripts/pulumi-env.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
-# shellcheck source=scripts/pulumi-env.sh
-if ! source scripts/pulumi-env.sh; then
-  echo "[labs] no Pulumi engine (the reason is above): install the Pulumi CLI and run again" >&2
-  exit 1
-fi
-exec node_modules/.bin/tsx infra/labs/main.ts "$@"
+# shellcheck source=scripts/automation.sh
+source scripts/automation.sh
+run_automation labs infra/labs/main.ts "$@"

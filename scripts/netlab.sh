@@ -7,10 +7,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/prepare-machine.sh --deploy
-[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
-# shellcheck source=scripts/pulumi-env.sh
-if ! source scripts/pulumi-env.sh; then
-  echo "[netlab] no Pulumi engine (the reason is above): install the Pulumi CLI and run again" >&2
-  exit 1
-fi
-exec node_modules/.bin/tsx infra/netlab/main.ts "$@"
+# shellcheck source=scripts/automation.sh
+source scripts/automation.sh
+run_automation netlab infra/netlab/main.ts "$@"

@@ -6,10 +6,6 @@
 # About 1 minute per step with the defaults. Needs the stack deployed (scripts/up.sh) and a Pulumi engine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-[ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ] || npm ci --no-audit --no-fund
-# shellcheck source=scripts/pulumi-env.sh
-if ! source scripts/pulumi-env.sh; then
-  echo "[walk] no Pulumi engine (the reason is above): install the Pulumi CLI and run again" >&2
-  exit 1
-fi
-exec node_modules/.bin/tsx infra/automation/main.ts "$@"
+# shellcheck source=scripts/automation.sh
+source scripts/automation.sh
+run_automation walk infra/automation/main.ts "$@"
