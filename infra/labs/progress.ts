@@ -44,7 +44,7 @@ export class Progress {
     }
     if (this.live) this.draw();
     // Off a terminal a line per step, and of the running count of resources only every 20th.
-    else if (result !== undefined || !/: (\d+) resources$/.test(phase) || Number(/(\d+) resources$/.exec(phase)![1]) % 20 === 0) {
+    else if (result !== undefined || Number(/: (\d+) resources$/.exec(phase)?.[1] ?? 0) % 20 === 0) {
       this.out.write(`[labs] ${stack}: ${phase}${result === undefined ? "" : ` (${result})`}\n`);
     }
   }

@@ -5,7 +5,7 @@ import { cardsHtml } from "../labs/cards";
 import { classCost, INSTANCE_PRICES } from "../labs/cost";
 import { localAddresses, parsePool, parseSettingsFile, planStudents, studentsAmong, studentStack } from "../labs/plan";
 import { inPool } from "../labs/stacks";
-import { renderTable } from "../labs/progress";
+import { Progress, renderTable } from "../labs/progress";
 
 describe("labs: a stack per student", () => {
   it("names students' stacks <prefix>-NN and finds them again among other stacks, in order", () => {
@@ -96,6 +96,20 @@ describe("labs: a stack per student", () => {
       "lab-02   up                90 s     ok",
       "lab-03   waiting",
     ]);
+  });
+
+  it("off a terminal, the progress is a line per step (the running resource count every 20th), then the table", () => {
+    let written = "";
+    const out = { write: (t: string) => ((written += t), true) } as unknown as NodeJS.WriteStream;
+    const p = new Progress(["lab-01"], out, false);
+    p.set("lab-01", "stack");
+    for (let n = 1; n <= 41; n++) p.set("lab-01", `up: ${n} resources`);
+    p.set("lab-01", "up", "ok");
+    p.done();
+    const lines = written.trimEnd().split("\n");
+    expect(lines.slice(0, 4)).toEqual(["[labs] lab-01: stack", "[labs] lab-01: up: 20 resources", "[labs] lab-01: up: 40 resources", "[labs] lab-01: up (ok)"]);
+    expect(lines[4]).toBe("student  phase  elapsed  result");
+    expect(lines[5]).toMatch(/^lab-01 +up +\d+ s +ok$/);
   });
 
   it("cards: one per student with its addresses and login, escaped; a student not up says so", () => {
