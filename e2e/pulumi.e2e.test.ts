@@ -626,6 +626,10 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       nodes: (await onManager("docker node ls --format '{{.Hostname}} {{.ID}} {{.Status}} {{.Availability}} {{.ManagerStatus}}'")).split("\n").map((l) => l.trim()).sort(),
     };
   }
+  /** The lines the Swarm's scripts printed in an up's log (Pulumi shows each as a row's last message), once each. */
+  function swarmLines(log: string): string[] {
+    return [...new Set(log.match(/\[(manager-token|live-manager|swarm-init)\] [^\n]*/g) ?? [])];
+  }
   /** node1's container and its engine's volume removed: the first manager's host lost for real. */
   async function loseNode1(): Promise<void> {
     await docker(["rm", "-f", MANAGER]);
@@ -654,6 +658,7 @@ describe.skipIf(missing !== undefined)("pulumi up for real: the dev playground s
       // `pulumi up --refresh` alone cannot: the docker provider reaches the Swarm through node1.
       const r = await timed("node1 lost (3 managers): scripts/up.sh --refresh", () => co.sh(`DOCKERCOINS_STACK=${STACK} scripts/up.sh --refresh --skip-preview`));
       expect(r.stderr).toContain("[up] the first manager does not answer over SSH: its host is lost");
+      console.log(`[pulumi e2e] the heal's Swarm lines:\n${swarmLines(upLog(r)).join("\n")}`);
       // The lost machine's Raft entry went first: joining beside it left two of four members answering.
       expect(upLog(r)).toMatch(/removed the lost manager 10\.213\.0\.11 \(\w+\) before its new machine joins/);
       expect(upLog(r)).toContain("joined the live swarm as a manager through 10.213.0.12");

@@ -505,6 +505,16 @@ export function managerTokenScript(): string {
     "manager-token",
     `
 [ "$($SUDO docker info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null || true)" = "active true" ] || exit 0
+# A manager answers for its Swarm once the Swarm has a leader. The lost first manager was the leader: the
+# others elect a new one within seconds (more on a busy machine; each question meanwhile waits 20 s for an
+# answer). Asked before that, this manager would look dead and the first manager would form a second Swarm
+# beside the live one.
+deadline=$((SECONDS + \${LEADER_WAIT_S:-90})) said=""
+until nodes=$($SUDO docker node ls -q 2>&1); do
+  [ -n "$said" ] || { log "waiting for the swarm to elect a leader (\${nodes##*desc = })"; said=1; }
+  [ "$SECONDS" -lt "$deadline" ] || { log "the swarm has no leader after \${LEADER_WAIT_S:-90} s: not a live manager"; exit 0; }
+  sleep 2
+done
 # The lost first manager (SELF, its address) is still a Raft member. Its new machine joining first would
 # make four members of which two answer, below the quorum of three until it has caught up (seen: the join
 # pending for 2 minutes, the leader's store stuck). Removed first, the join keeps the quorum. Raft may not
@@ -512,20 +522,23 @@ export function managerTokenScript(): string {
 # too: the new machine is not in the Swarm yet, nothing answers there. A live first manager does.
 swarm_port_closed() { ! timeout 3 bash -c ">/dev/tcp/$1/$2" 2>/dev/null; }
 if [ -n "\${SELF:-}" ]; then
-  for id in $($SUDO docker node ls -q); do
+  for id in $nodes; do
     info=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}} {{.ManagerStatus.Addr}}{{end}}' "$id" 2>/dev/null) || continue
     read -r reachability addr <<<"$info"
     [ "\${addr%:*}" = "$SELF" ] || continue
-    [ "$reachability" = unreachable ] || swarm_port_closed "$SELF" "\${addr##*:}" || continue
-    # The demotion leaves Raft a moment later: the removal is asked again until it has.
+    if [ "$reachability" != unreachable ] && ! swarm_port_closed "$SELF" "\${addr##*:}"; then
+      log "the first manager $SELF ($id) is $reachability and answers on its Swarm port: kept"
+      continue
+    fi
+    # The demotion leaves Raft a moment later: the removal is asked again until it has (up to a minute).
     removed=false
-    if $SUDO docker node demote "$id" >/dev/null 2>&1; then
-      for _ in $(seq 1 20); do $SUDO docker node rm --force "$id" >/dev/null 2>&1 && { removed=true; break; }; sleep 0.5; done
+    if err=$($SUDO docker node demote "$id" 2>&1); then
+      for _ in $(seq 1 120); do err=$($SUDO docker node rm --force "$id" 2>&1) && { removed=true; break; }; sleep 0.5; done
     fi
     if $removed; then
       log "removed the lost manager $SELF ($id) before its new machine joins"
     else
-      log "could not remove the lost manager $SELF ($id); the join goes on"
+      log "could not remove the lost manager $SELF ($id): $(printf '%s' "$err" | tr '\\n' ' '); the join goes on"
     fi
   done
 fi

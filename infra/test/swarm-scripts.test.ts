@@ -285,6 +285,53 @@ esac`);
     expect(r.stderr).toBe("[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n");
   });
 
+  it("a manager asked while its Swarm elects a new leader waits for the leader, then removes the lost entry and gives the token", () => {
+    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
+  *LocalNodeState*) echo "active true" ;;
+  "node ls -q") n=$(cat $DIR/asked 2>/dev/null || echo 0); echo $((n + 1)) >$DIR/asked
+    [ "$n" -ge 2 ] || { echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online." >&2; exit 1; }
+    printf 'n1\\nn2\\n' ;;
+  "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
+  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+esac`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      "[manager-token] waiting for the swarm to elect a leader (The swarm does not have a leader. It's possible that too few managers are online.)\n" +
+        "[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n",
+    );
+    expect(r.calls.match(/^node ls -q$/gm)).toHaveLength(3);
+    expect(r.calls).toContain("swarm join-token -q manager");
+  }, 15_000);
+
+  it("a manager whose Swarm elects no leader in time says so and gives no token (the first manager forms a Swarm)", () => {
+    const r = withDocker(`SELF=10.0.0.11 LEADER_WAIT_S=3\n${managerTokenScript()}`, `case "$*" in
+  *LocalNodeState*) echo "active true" ;;
+  "node ls -q") echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader." >&2; exit 1 ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+esac`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      "[manager-token] waiting for the swarm to elect a leader (The swarm does not have a leader.)\n[manager-token] the swarm has no leader after 3 s: not a live manager\n",
+    );
+    expect(r.calls).not.toContain("join-token");
+  }, 15_000);
+
+  it("a lost manager Swarm cannot remove says why in one line, and the token is still given", () => {
+    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
+  *LocalNodeState*) echo "active true" ;;
+  "node ls -q") echo n1 ;;
+  "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
+  "node demote n1") echo "Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum" >&2; exit 1 ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+esac`);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(
+      "[manager-token] could not remove the lost manager 10.0.0.11 (n1): Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum; the join goes on\n",
+    );
+    expect(r.calls).not.toContain("node rm");
+  });
+
   it("the lost first manager's entry is removed before Raft has marked it unreachable when nothing answers on its Swarm port; a live one is kept", async () => {
     const listening = createServer().listen(0, "127.0.0.1");
     await once(listening, "listening");
@@ -307,7 +354,7 @@ esac`);
       const live = tokenWith(open);
       expect(live.status).toBe(0);
       expect(live.calls).not.toMatch(/node (demote|rm)/);
-      expect(live.stderr).toBe("");
+      expect(live.stderr).toBe(`[manager-token] the first manager 127.0.0.1 (n1) is reachable and answers on its Swarm port: kept\n`);
     } finally {
       listening.close();
     }
