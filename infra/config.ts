@@ -88,6 +88,11 @@ export interface DockerCoinsConfig {
     sshUser: string;
   };
   vmHosts: VmHostConfig[];
+  /**
+   * vms, aws: a login for the person the cluster is for (a student of a class), besides the admin's: a user
+   * with this password (a Pulumi secret after readConfig) in the docker group, let in by sshd.
+   */
+  login?: { user: string; password: pulumi.Input<string> };
   /** vms: besides the nodes, who may reach node1's registry and log store (and Swarm's ports); unset: nobody. */
   vmsAdminCidr?: string;
   local: {
@@ -145,7 +150,7 @@ export const KNOWN_KEYS = [
   "nodeImage", "registryImage", "redisImage", "debugImage", "registryMirror", "swarmAddressPool",
   "sshPrivateKey", "sshPublicKey",
   "awsRegion", "awsInstanceType", "awsAdminCidr", "awsRootVolumeGiB", "awsSshUser",
-  "vmHosts", "vmsAdminCidr",
+  "vmHosts", "vmsAdminCidr", "loginUser", "loginPassword",
   "localSshBasePort", "localRegistryPort", "localSubnet", "localPreloadImages",
   "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
@@ -156,7 +161,7 @@ export const KNOWN_KEYS = [
 export type ConfigKey = (typeof KNOWN_KEYS)[number];
 
 /** Keys whose values are secrets (set with `pulumi config set --secret`). */
-export const SECRET_KEYS: ConfigKey[] = ["sshPrivateKey"];
+export const SECRET_KEYS: ConfigKey[] = ["sshPrivateKey", "loginPassword"];
 
 type Raw = Partial<Record<string, string>>;
 
@@ -241,6 +246,30 @@ function parseVmHosts(v: string | undefined): VmHostConfig[] {
   return hosts;
 }
 
+/** Login names the program creates (loginUser): a plain Unix name. */
+export const LOGIN_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * loginUser/loginPassword: a login of its own on each machine (infra/swarm/login.ts). Never the admins'
+ * (their password would change) nor root; the password is a secret and never appears in an error.
+ */
+function parseLogin(raw: Raw, target: string, admins: string[]): { user: string; password: string } | undefined {
+  if (raw.loginPassword === undefined) {
+    if (raw.loginUser !== undefined) throw new ConfigError("loginPassword", undefined, "a password (pulumi config set --secret) when loginUser is set");
+    return undefined;
+  }
+  if (target !== "vms" && target !== "aws") {
+    throw new ConfigError("loginPassword", "[secret]", `unset when target is ${target}: a login of its own is made on vms and aws machines`);
+  }
+  if (!/^[^\r\n]{8,128}$/.test(raw.loginPassword)) throw new ConfigError("loginPassword", "[secret]", "8 to 128 characters on one line");
+  const user = raw.loginUser ?? "student";
+  if (!LOGIN_USER.test(user)) throw new ConfigError("loginUser", user, "a Unix login name: lower-case letters, digits, _ and -, at most 32");
+  if (user === "root" || admins.includes(user)) {
+    throw new ConfigError("loginUser", user, `a name other than root and the admin login${admins.length > 1 ? "s" : ""} the program uses (${[...new Set(admins)].join(", ")})`);
+  }
+  return { user, password: raw.loginPassword };
+}
+
 /**
  * Validate the raw stack configuration. Keys may be given bare (`workerReplicas`) or namespaced
  * (`dockercoins:workerReplicas`, as `pulumi.runtime.allConfig()` returns them); other namespaces are ignored.
@@ -294,6 +323,8 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
   if (raw.sshPublicKey !== undefined && !/^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+/.test(raw.sshPublicKey)) {
     throw new ConfigError("sshPublicKey", raw.sshPublicKey, "an OpenSSH public key line (ssh-ed25519 AAAA... or ssh-rsa AAAA...)");
   }
+
+  const login = parseLogin(raw, target, target === "aws" ? [str(raw, "awsSshUser", "ubuntu")] : vmHosts.map((h) => h.user));
 
   const registryMirror = raw.registryMirror;
   if (registryMirror !== undefined && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(registryMirror)) {
@@ -379,6 +410,7 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       sshUser: str(raw, "awsSshUser", "ubuntu"),
     },
     vmHosts,
+    login,
     vmsAdminCidr,
     local: {
       sshBasePort: int(raw, "localSshBasePort", 1024, 65000, 22001),
@@ -412,5 +444,6 @@ export function readConfig(): DockerCoinsConfig {
   return {
     ...parsed,
     sshPrivateKey: parsed.sshPrivateKey === undefined ? undefined : pulumi.secret(parsed.sshPrivateKey),
+    login: parsed.login && { user: parsed.login.user, password: pulumi.secret(parsed.login.password) },
   };
 }

@@ -15,6 +15,7 @@ function card(a: StudentAccess, title: string): string {
     ${row("webui", a.webuiUrl)}
     ${row("manager", a.managerAddress)}
     ${row("log in", a.sshCommand)}
+    ${a.password ? row("password", a.password) : ""}
     ${row("nodes", a.nodes?.join(", "))}
   </table>
   <p>Then, on the manager:</p>

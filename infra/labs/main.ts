@@ -14,7 +14,7 @@ import { createStudents, destroyStudents, existingStacks, studentAccess } from "
 
 const root = resolve(__dirname, "../..");
 const USAGE = `usage: scripts/labs.sh create --students N [--target local|vms|aws] [--nodes M] [--prefix lab] [--parallel K]
-                           [--settings FILE] [--pool FILE] [--yes]
+                           [--settings FILE] [--pool FILE --key FILE] [--yes]
        scripts/labs.sh status|cards [--prefix lab] [--out reports/labs]
        scripts/labs.sh destroy [--prefix lab] [--student N] [--parallel K]`;
 
@@ -30,7 +30,7 @@ function options() {
       options: {
         students: { type: "string" }, target: { type: "string", default: "local" }, nodes: { type: "string", default: "5" },
         prefix: { type: "string", default: "lab" }, parallel: { type: "string", default: "2" }, settings: { type: "string" },
-        pool: { type: "string" }, student: { type: "string" }, out: { type: "string", default: join(root, "reports/labs") },
+        pool: { type: "string" }, key: { type: "string" }, student: { type: "string" }, out: { type: "string", default: join(root, "reports/labs") },
         yes: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -69,6 +69,8 @@ async function create(o: ReturnType<typeof options>): Promise<number> {
   const settingsFile = o.settings;
   const config = settingsFile ? parseSettingsFile(readFileSync(settingsFile, "utf8"), settingsFile) : {};
   if (target === "vms" && !o.pool) refuse("--target vms needs --pool FILE (the machines, one group of --nodes per student)");
+  if (target === "vms" && !o.key) refuse("--target vms needs --key FILE (the private key the pool's machines let in)");
+  if (target !== "vms" && o.key) refuse(`--key is the vms pool's key; --target ${target} makes its own`);
   const settings = {
     target, config, prefix: o.prefix,
     students: whole("students", o.students, 1, MAX_STUDENTS),
@@ -89,7 +91,8 @@ async function create(o: ReturnType<typeof options>): Promise<number> {
     await confirm(`[labs] create ${cost.instances} instances on AWS`, o.yes);
   }
   const progress = new Progress(students.map((s) => s.stack));
-  await createStudents(students, { workDir: root, logDir: join(o.out, "logs"), parallel: whole("parallel", o.parallel, 1, 20), progress });
+  const poolKey = o.key ? readFileSync(o.key, "utf8") : undefined;
+  await createStudents(students, { workDir: root, logDir: join(o.out, "logs"), parallel: whole("parallel", o.parallel, 1, 20), progress, poolKey });
   progress.done();
   return progress.all.every((r) => r.phase !== "failed") ? 0 : 1;
 }
@@ -138,11 +141,11 @@ async function status(o: ReturnType<typeof options>, cards: boolean): Promise<nu
     console.log(`[labs] no student stacks with prefix ${o.prefix}`);
     return cards ? 1 : 0;
   }
-  const access = await Promise.all(students.map((s) => studentAccess(s.stack, root)));
+  const access = await Promise.all(students.map((s) => studentAccess(s.stack, root, cards)));
   if (cards) {
     mkdirSync(o.out, { recursive: true });
     const html = join(o.out, `${o.prefix}-cards.html`);
-    // The login lines name key files: readable by the instructor only.
+    // The logins' passwords and key files: readable by the instructor only.
     writeFileSync(html, cardsHtml(access, o.prefix), { mode: 0o600 });
     console.log(`[labs] ${access.length} cards: ${html}`);
     await printPdf(html, html.replace(/\.html$/, ".pdf"));

@@ -35,6 +35,7 @@ export interface Student {
 /** Keys `labs` sets per student: a settings file naming one is refused. */
 export const LAB_KEYS: readonly ConfigKey[] = [
   "target", "nodeCount", "vmHosts", "webuiPort", "logsPort", "localSshBasePort", "localRegistryPort", "localSubnet",
+  "sshPrivateKey", "sshPublicKey", "loginPassword",
 ];
 
 export const MAX_STUDENTS = 99;
@@ -66,6 +67,17 @@ export function localAddresses(index: number): Partial<Record<ConfigKey, string>
     localRegistryPort: String(15100 + index),
     logsPort: String(9500 + index),
   };
+}
+
+/**
+ * A student's password (vms, aws): four groups of four letters and digits, read off a card without doubt
+ * (no 0/o, 1/l), 80 bits from the given random bytes.
+ */
+export function studentPassword(random: Uint8Array): string {
+  const letters = "abcdefghijkmnpqrstuvwxyz23456789"; // 32: five bits a byte, no bias
+  if (random.length < 16) throw new Error("studentPassword needs 16 random bytes");
+  const chars = Array.from(random.slice(0, 16), (b) => letters[b % 32]);
+  return [0, 4, 8, 12].map((i) => chars.slice(i, i + 4).join("")).join("-");
 }
 
 /** Every student's stack and config. Throws a ConfigError-like message for what cannot make a class. */
@@ -102,7 +114,7 @@ export function parseSettingsFile(text: string, file: string): Partial<Record<Co
     if (!m) throw new Error(`${file}:${i + 1}: expected key=value, got ${JSON.stringify(line)}`);
     const key = m[1] as ConfigKey;
     if (!KNOWN_KEYS.includes(key)) throw new ConfigError(key, m[2], `one of the program's keys (${file}:${i + 1}; see infra/README.md)`);
-    if (LAB_KEYS.includes(key)) throw new ConfigError(key, m[2], `not set in a settings file (${file}:${i + 1}): labs sets it per student (--target, --nodes, --pool)`);
+    if (LAB_KEYS.includes(key)) throw new ConfigError(key, m[2], `not set in a settings file (${file}:${i + 1}): labs sets it per student (--target, --nodes, --pool, --key)`);
     config[key] = m[2].replace(/^"(.*)"$/, "$1");
   });
   return config;

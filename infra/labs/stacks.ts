@@ -3,11 +3,12 @@
 // `create` again brings up exactly the stacks that are not up as planned (new, failed, interrupted, changed).
 import { LocalWorkspace, type ConfigMap, type Stack } from "@pulumi/pulumi/automation";
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SECRET_KEYS, type ConfigKey } from "../config";
-import type { Student } from "./plan";
+import { studentPassword, type Student } from "./plan";
 import type { Progress } from "./progress";
 
 export interface RunContext {
@@ -17,6 +18,8 @@ export interface RunContext {
   logDir: string;
   parallel: number;
   progress: Progress;
+  /** vms: the pool's SSH private key (the instructor's), every student's stack reaches its machines with. */
+  poolKey?: string;
 }
 
 /** Runs `fn` on every item, at most `limit` at once. */
@@ -134,6 +137,26 @@ function generateKeyPair(comment: string): { privateKey: string; publicKey: stri
   }
 }
 
+/**
+ * The keys a student's stack reaches its machines with (vms: the pool's; aws: a key pair of its own), and,
+ * on machines outside this one, the student's login: a password of their own, a stack secret, made once.
+ */
+async function setAccess(stack: Stack, s: Student, poolKey: string | undefined): Promise<void> {
+  const config = await stack.getAllConfig();
+  if (s.config.target === "vms") {
+    if (!poolKey) throw new Error("the vms target needs the pool's private key (--key FILE)");
+    await stack.setConfig("dockercoins:sshPrivateKey", { value: poolKey, secret: true });
+  }
+  if (s.config.target === "aws" && !config["dockercoins:sshPublicKey"]) {
+    const key = generateKeyPair(`dockercoins-${s.stack}`);
+    await stack.setConfig("dockercoins:sshPrivateKey", { value: key.privateKey, secret: true });
+    await stack.setConfig("dockercoins:sshPublicKey", { value: key.publicKey });
+  }
+  if (s.config.target !== "local" && !config["dockercoins:loginPassword"]) {
+    await stack.setConfig("dockercoins:loginPassword", { value: studentPassword(randomBytes(16)), secret: true });
+  }
+}
+
 export async function createStudents(students: Student[], ctx: RunContext): Promise<void> {
   mkdirSync(ctx.logDir, { recursive: true });
   await inPool(students, ctx.parallel, async (s) => {
@@ -149,11 +172,7 @@ export async function createStudents(students: Student[], ctx: RunContext): Prom
       }
       ctx.progress.set(s.stack, "config");
       await stack.setAllConfig(planned);
-      if (s.config.target === "aws" && !(await stack.getAllConfig())["dockercoins:sshPublicKey"]) {
-        const key = generateKeyPair(`dockercoins-${s.stack}`);
-        await stack.setConfig("dockercoins:sshPrivateKey", { value: key.privateKey, secret: true });
-        await stack.setConfig("dockercoins:sshPublicKey", { value: key.publicKey });
-      }
+      await setAccess(stack, s, ctx.poolKey);
       let resources = 0;
       ctx.progress.set(s.stack, "up");
       await stack.up({
@@ -199,13 +218,24 @@ export interface StudentAccess {
   stack: string;
   webuiUrl?: string;
   managerAddress?: string;
+  /** How the student logs in: their own login (vms, aws), or the stack's key on this machine (local). */
   sshCommand?: string;
+  /** Their login's password (vms, aws): for the card only, never the terminal. */
+  password?: string;
   nodes?: string[];
 }
 
-export async function studentAccess(name: string, workDir: string): Promise<StudentAccess> {
+export async function studentAccess(name: string, workDir: string, withPassword = false): Promise<StudentAccess> {
   const stack = await LocalWorkspace.selectStack({ stackName: name, workDir });
   const out = await stack.outputs();
   const value = <T>(k: string) => out[k]?.value as T | undefined;
-  return { stack: name, webuiUrl: value("webuiUrl"), managerAddress: value("managerAddress"), sshCommand: value("sshCommand"), nodes: value("nodes") };
+  const password = withPassword ? (await stack.getAllConfig())["dockercoins:loginPassword"]?.value : undefined;
+  return {
+    stack: name,
+    webuiUrl: value("webuiUrl"),
+    managerAddress: value("managerAddress"),
+    sshCommand: value("loginCommand") ?? value("sshCommand"),
+    ...(password ? { password } : {}),
+    nodes: value("nodes"),
+  };
 }

@@ -34,6 +34,7 @@ export function awsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     webuiUrl: pulumi.interpolate`http://${manager.publicIp}:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
     sshCommand: swarm.sshToManager,
+    loginCommand: swarm.loginCommand,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
     logsUrl: logsUiUrl(cfg, manager.publicIp),

@@ -10,6 +10,7 @@ import { DOCKERCOINS_SERVICES, Images } from "../images";
 import { SwarmCluster } from "../swarm/cluster";
 import { SwarmServices } from "../swarm/services";
 import { dockercoinsServices, NODE_LABELS, REGISTRY_PORT, registryService } from "../swarm/dockercoins";
+import { Login } from "../swarm/login";
 import { LOGS_UI_PATH, logStoreService, shipLogs } from "../swarm/logs";
 import type { SwarmServiceSpec } from "../swarm/spec";
 import { pinImageScript, remoteBash } from "../swarm/scripts";
@@ -185,8 +186,12 @@ export function deploySwarm(
     })),
   });
 
+  // The login of the person the cluster is for (a class's student), once Docker (its group) is there.
+  const login = cfg.login && new Login("login", { hosts: d.hosts, privateKey: d.privateKey, ...cfg.login, dependsOn: cluster.ready });
+
   return {
     managerAddress: cluster.managerAddress,
+    ...(login ? { loginCommand: login.sshCommand } : {}),
     nodes: cluster.nodes.apply((ns) => ns.map((n) => `${n.name} ${n.role} ${n.address}`)),
     replicas: swarmReplicas(cfg),
     services,

@@ -25,6 +25,8 @@ export interface StackOutputs {
   sshCommand: pulumi.Input<string>;
   nodes: pulumi.Input<pulumi.Input<string>[]>;
   replicas: pulumi.Input<Record<string, pulumi.Input<number | string>>>;
+  /** `ssh user@manager` of the login made with loginUser/loginPassword (its password is the secret). */
+  loginCommand?: pulumi.Input<string>;
   /** The log store's web UI, when logging is on. */
   logsUrl?: pulumi.Input<string>;
 }

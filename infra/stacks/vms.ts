@@ -23,6 +23,7 @@ export function vmsStack(cfg: DockerCoinsConfig, ctx: StackContext): StackOutput
     webuiUrl: `http://${first.address}:${cfg.webuiPort}`,
     managerAddress: swarm.managerAddress,
     sshCommand: swarm.sshToManager,
+    loginCommand: swarm.loginCommand,
     nodes: swarm.nodes,
     replicas: swarm.replicas,
     logsUrl: logsUiUrl(cfg, first.address),

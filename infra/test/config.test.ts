@@ -68,6 +68,11 @@ describe("parseConfig defaults", () => {
     expect([c.minikube.hpaMinReplicas, c.minikube.hpaMaxReplicas, c.minikube.hpaLatencyTargetMs]).toEqual([1, 20, 100]);
   });
 
+  it("a login for the cluster's person: student by default, the password as given", () => {
+    expect(parseConfig({ ...AWS_OK, "dockercoins:loginPassword": "correct horse" }).login).toEqual({ user: "student", password: "correct horse" });
+    expect(parseConfig(AWS_OK).login).toBeUndefined();
+  });
+
   it("accepts a complete aws stack", () => {
     expect(parseConfig(AWS_OK).aws.adminCidr).toBe("203.0.113.7/32");
   });
@@ -135,6 +140,18 @@ describe("parseConfig errors name the key, the value and what is allowed", () =>
     ["hpa max < min", { hpaMinReplicas: "5", hpaMaxReplicas: "2" }, 'dockercoins:hpaMaxReplicas = "2" is not allowed; expected at least hpaMinReplicas (5)'],
     ["loadTest", { loadTest: "webui" }, 'dockercoins:loadTest = "webui" is not allowed; expected one of none, rng, hasher'],
     ["localSubnet not a /24", { localSubnet: "10.0.0.0/16" }, 'dockercoins:localSubnet = "10.0.0.0/16" is not allowed; expected an IPv4 /24 such as 10.213.0.0/24'],
+    ["a login on the local target", { loginPassword: "correct horse" },
+      'dockercoins:loginPassword = "[secret]" is not allowed; expected unset when target is local: a login of its own is made on vms and aws machines'],
+    ["a short login password", { target: "vms", vmHosts: VMS, sshPrivateKey: "k", swarmAddressPool: "10.20.0.0/16", loginPassword: "short" },
+      'dockercoins:loginPassword = "[secret]" is not allowed; expected 8 to 128 characters on one line'],
+    ["a login user without a password", { target: "vms", vmHosts: VMS, sshPrivateKey: "k", swarmAddressPool: "10.20.0.0/16", loginUser: "alice" },
+      "dockercoins:loginPassword = undefined is not allowed; expected a password (pulumi config set --secret) when loginUser is set"],
+    ["the admin's login as the student's", { target: "vms", vmHosts: VMS.replace(/"root"/g, '"admin"'), sshPrivateKey: "k", swarmAddressPool: "10.20.0.0/16", loginPassword: "correct horse", loginUser: "admin" },
+      'dockercoins:loginUser = "admin" is not allowed; expected a name other than root and the admin logins the program uses (admin)'],
+    ["ubuntu as the student's login on aws", { ...AWS_OK, "dockercoins:loginPassword": "correct horse", "dockercoins:loginUser": "ubuntu" },
+      'dockercoins:loginUser = "ubuntu" is not allowed; expected a name other than root and the admin login the program uses (ubuntu)'],
+    ["a login name that is not one", { ...AWS_OK, "dockercoins:loginPassword": "correct horse", "dockercoins:loginUser": "Student 1" },
+      'dockercoins:loginUser = "Student 1" is not allowed; expected a Unix login name: lower-case letters, digits, _ and -, at most 32'],
     ["empty image", { nodeImage: " " }, 'dockercoins:nodeImage = " " is not allowed; expected a non-empty string'],
   ];
   it.each(cases)("%s", (_name, raw, message) => {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cardsHtml } from "../labs/cards";
 import { classCost, INSTANCE_PRICES } from "../labs/cost";
-import { localAddresses, parsePool, parseSettingsFile, planStudents, studentsAmong, studentStack } from "../labs/plan";
+import { localAddresses, parsePool, parseSettingsFile, planStudents, studentPassword, studentsAmong, studentStack } from "../labs/plan";
 import { inPool } from "../labs/stacks";
 import { Progress, renderTable } from "../labs/progress";
 
@@ -52,6 +52,10 @@ describe("labs: a stack per student", () => {
     });
     expect(() => parseSettingsFile("workers=2\n", "s.env")).toThrow('dockercoins:workers = "2" is not allowed; expected one of the program\'s keys (s.env:1');
     expect(() => parseSettingsFile("\nwebuiPort=80\n", "s.env")).toThrow("labs sets it per student");
+    // Keys and passwords are each student's own, made or given per student (--key), never shared in a file.
+    expect(() => parseSettingsFile("loginPassword=hunter22\n", "s.env")).toThrow("labs sets it per student (--target, --nodes, --pool, --key)");
+    expect(() => parseSettingsFile("sshPublicKey=ssh-ed25519 AAAA\n", "s.env")).toThrow("labs sets it per student");
+    expect(parseSettingsFile("loginUser=docker\n", "s.env")).toEqual({ loginUser: "docker" });
     expect(() => parseSettingsFile("just words\n", "s.env")).toThrow('s.env:1: expected key=value, got "just words"');
   });
 
@@ -112,6 +116,22 @@ describe("labs: a stack per student", () => {
     expect(lines[5]).toMatch(/^lab-01 +up +\d+ s +ok$/);
   });
 
+  it("a student's password: four groups of four from 16 random bytes, no look-alike characters; fewer bytes refused", () => {
+    expect(studentPassword(new Uint8Array(16))).toBe("aaaa-aaaa-aaaa-aaaa");
+    expect(studentPassword(Uint8Array.from({ length: 16 }, (_, i) => i * 2 + 1))).toBe("bdfh-jmpr-tvxz-3579");
+    for (let i = 0; i < 50; i++) {
+      expect(studentPassword(crypto.getRandomValues(new Uint8Array(16)))).toMatch(/^[a-km-np-z2-9]{4}(-[a-km-np-z2-9]{4}){3}$/);
+    }
+    expect(() => studentPassword(new Uint8Array(8))).toThrow("16 random bytes");
+  });
+
+  it("cards: a student's own login and its password (vms, aws) on the card", () => {
+    const html = cardsHtml([{ stack: "lab-01", sshCommand: "ssh -p 22301 student@127.0.0.1", password: "bdfh-kmps-uwy3-579b" }], "lab");
+    expect(html).toMatch(/<th>log in<\/th><td><code>ssh -p 22301 student@127\.0\.0\.1<\/code>/);
+    expect(html).toMatch(/<th>password<\/th><td><code>bdfh-kmps-uwy3-579b<\/code>/);
+    expect(cardsHtml([{ stack: "lab-01", sshCommand: "ssh x" }], "lab")).not.toContain("password");
+  });
+
   it("cards: one per student with its addresses and login, escaped; a student not up says so", () => {
     const html = cardsHtml(
       [
@@ -137,6 +157,8 @@ describe("labs: a stack per student", () => {
     expect(cli("create")).toEqual({ code: 2, said: "[labs] --students takes a whole number from 1 to 99, got undefined", usage });
     expect(cli("create", "--students", "2", "--target", "gcp").said).toBe('[labs] --target takes local, vms, aws, got "gcp"');
     expect(cli("create", "--students", "2", "--target", "vms").said).toBe("[labs] --target vms needs --pool FILE (the machines, one group of --nodes per student)");
+    expect(cli("create", "--students", "2", "--target", "vms", "--pool", "p").said).toBe("[labs] --target vms needs --key FILE (the private key the pool's machines let in)");
+    expect(cli("create", "--students", "2", "--key", "k").said).toBe("[labs] --key is the vms pool's key; --target local makes its own");
     expect(cli("create", "--students", "2", "--prefix", "Lab 1").said).toBe('[labs] --prefix takes lower-case letters, digits and dashes, got "Lab 1"');
     expect(cli("create", "--students", "2", "--bogus").said).toMatch(/^\[labs\] Unknown option '--bogus'/);
     expect(cli("destroy", "--student", "0").code).toBe(2);

@@ -351,6 +351,40 @@ describe("remote and manager targets", () => {
   });
 });
 
+describe("a login for the cluster's person (loginUser, loginPassword)", () => {
+  const ADMIN_VMS = VMS.replace(/"root"/g, '"admin"');
+
+  it("vms: one login per machine once its engine is set up; the password only on standard input, a secret; loginCommand names the first machine", async () => {
+    const out = await run({ target: "vms", vmHosts: ADMIN_VMS, sshPrivateKey: KEY.sshPrivateKey, loginPassword: "correct horse battery", loginUser: "alice" });
+    const logins = remote().filter((c) => c.name.startsWith("login-"));
+    expect(logins.map((c) => c.name)).toEqual(["login-node1", "login-node2", "login-node3", "login-node4", "login-node5"]);
+    for (const [i, c] of logins.entries()) {
+      expect(isSecret(c.inputs.stdin)).toBe(true);
+      expect(plain(c.inputs.stdin)).toBe("correct horse battery\n");
+      expect(JSON.stringify(plain([c.inputs.create, c.inputs.delete]))).not.toContain("correct horse");
+      expect(plain(c.inputs.connection)).toMatchObject({ host: `192.168.1.10${i + 1}`, user: "admin" });
+      expect(c.inputs.create).toContain("useradd --create-home --shell /bin/bash alice");
+      expect(c.inputs.delete).toContain("userdel --remove alice");
+      // After the Swarm is labelled and every engine configured (the docker group is there).
+      expect(c.dependencies).toEqual(expect.arrayContaining([`swarm-node${i + 1}-engine-config`]));
+    }
+    expect(await resolve(out.loginCommand!)).toBe("ssh alice@192.168.1.101");
+  });
+
+  it("aws: the same login on every instance, reached as ubuntu at its public address", async () => {
+    const out = await run({ ...AWS, loginPassword: "correct horse battery" });
+    const logins = remote().filter((c) => c.name.startsWith("login-"));
+    expect(logins.map((c) => plain(c.inputs.connection)).map((c) => `${c.user}@${c.host}`)).toEqual([1, 2, 3, 4, 5].map((n) => `ubuntu@198.51.100.${n}`));
+    expect(await resolve(out.loginCommand!)).toBe("ssh student@198.51.100.1");
+  });
+
+  it("none unless asked for", async () => {
+    const out = await run({ target: "vms", vmHosts: ADMIN_VMS, sshPrivateKey: KEY.sshPrivateKey });
+    expect(remote().filter((c) => c.name.startsWith("login-"))).toEqual([]);
+    expect(out.loginCommand).toBeUndefined();
+  });
+});
+
 describe("pure helpers", () => {
   it("webuiLabels: first webuiReplicas nodes with dnsrr, none with vip", () => {
     const names = ["node1", "node2", "node3"];
