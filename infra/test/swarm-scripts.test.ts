@@ -270,31 +270,31 @@ esac`, `${TOKEN}\n`);
     expect(join).toMatch(/for _ in \$\(seq 1 10\); do gossip_port_held \|\| return 0; sleep 1; done\n.*\n  restart_engine/);
   });
 
-  it("a live manager asked for the token first removes the lost first manager's entry (unreachable, its address), only that one", () => {
-    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
+  /** managerTokenScript with ENV on a fake engine: an active manager that gives a token, and these answers besides. */
+  const askToken = (env: string, answers: string) =>
+    withDocker(`${env}\n${managerTokenScript()}`, `case "$*" in
   *LocalNodeState*) echo "active true" ;;
-  "node ls -q") printf 'n1\\nn2\\nn3\\n' ;;
+  "swarm join-token -q manager") echo ${TOKEN} ;;
+${answers}
+esac`);
+
+  it("a live manager asked for the token first removes the lost first manager's entry (unreachable, its address), only that one", () => {
+    const r = askToken("SELF=10.0.0.11", `  "node ls -q") printf 'n1\\nn2\\nn3\\n' ;;
   "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
   "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
   "node inspect -f "*" n3") echo ;;
-  "node rm --force n1") [ -e $DIR/left-raft ] || { touch $DIR/left-raft; exit 1; } ;;
-  "swarm join-token -q manager") echo ${TOKEN} ;;
-esac`);
+  "node rm --force n1") [ -e $DIR/left-raft ] || { touch $DIR/left-raft; exit 1; } ;;`);
     expect(r.status).toBe(0);
     expect(r.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1", "node rm --force n1"]);
     expect(r.stderr).toBe("[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n");
   });
 
   it("a manager asked while its Swarm elects a new leader waits for the leader, then removes the lost entry and gives the token", () => {
-    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
-  *LocalNodeState*) echo "active true" ;;
-  "node ls -q") n=$(cat $DIR/asked 2>/dev/null || echo 0); echo $((n + 1)) >$DIR/asked
+    const r = askToken("SELF=10.0.0.11", `  "node ls -q") n=$(cat $DIR/asked 2>/dev/null || echo 0); echo $((n + 1)) >$DIR/asked
     [ "$n" -ge 2 ] || { echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online." >&2; exit 1; }
     printf 'n1\\nn2\\n' ;;
   "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
-  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
-  "swarm join-token -q manager") echo ${TOKEN} ;;
-esac`);
+  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;`);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe(
       "[manager-token] waiting for the swarm to elect a leader (The swarm does not have a leader. It's possible that too few managers are online.)\n" +
@@ -305,11 +305,7 @@ esac`);
   }, 15_000);
 
   it("a manager whose Swarm elects no leader in time says so and gives no token (the first manager forms a Swarm)", () => {
-    const r = withDocker(`SELF=10.0.0.11 LEADER_WAIT_S=3\n${managerTokenScript()}`, `case "$*" in
-  *LocalNodeState*) echo "active true" ;;
-  "node ls -q") echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader." >&2; exit 1 ;;
-  "swarm join-token -q manager") echo ${TOKEN} ;;
-esac`);
+    const r = askToken("SELF=10.0.0.11 LEADER_WAIT_S=3", `  "node ls -q") echo "Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader." >&2; exit 1 ;;`);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe(
       "[manager-token] waiting for the swarm to elect a leader (The swarm does not have a leader.)\n[manager-token] the swarm has no leader after 3 s: not a live manager\n",
@@ -318,13 +314,9 @@ esac`);
   }, 15_000);
 
   it("a lost manager Swarm cannot remove says why in one line, and the token is still given", () => {
-    const r = withDocker(`SELF=10.0.0.11\n${managerTokenScript()}`, `case "$*" in
-  *LocalNodeState*) echo "active true" ;;
-  "node ls -q") echo n1 ;;
+    const r = askToken("SELF=10.0.0.11", `  "node ls -q") echo n1 ;;
   "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
-  "node demote n1") echo "Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum" >&2; exit 1 ;;
-  "swarm join-token -q manager") echo ${TOKEN} ;;
-esac`);
+  "node demote n1") echo "Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum" >&2; exit 1 ;;`);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe(
       "[manager-token] could not remove the lost manager 10.0.0.11 (n1): Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum; the join goes on\n",
@@ -341,13 +333,9 @@ esac`);
     const closedPort = (closed.address() as AddressInfo).port;
     closed.close();
     try {
-      const tokenWith = (port: number) => withDocker(`SELF=127.0.0.1\n${managerTokenScript()}`, `case "$*" in
-  *LocalNodeState*) echo "active true" ;;
-  "node ls -q") printf 'n1\\nn2\\n' ;;
+      const tokenWith = (port: number) => askToken("SELF=127.0.0.1", `  "node ls -q") printf 'n1\\nn2\\n' ;;
   "node inspect -f "*" n1") echo "reachable 127.0.0.1:${port}" ;;
-  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
-  "swarm join-token -q manager") echo ${TOKEN} ;;
-esac`);
+  "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;`);
       const lost = tokenWith(closedPort);
       expect(lost.status).toBe(0);
       expect(lost.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1"]);
