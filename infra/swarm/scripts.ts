@@ -530,9 +530,11 @@ if [ -n "\${SELF:-}" ]; then
       log "the first manager $SELF ($id) is $reachability and answers on its Swarm port: kept"
       continue
     fi
-    # The demotion leaves Raft a moment later: the removal is asked again until it has (up to a minute).
-    removed=false
-    if err=$($SUDO docker node demote "$id" 2>&1); then
+    # The demotion races Swarm's own updates of the node, marking it down (seen: "update out of sequence"),
+    # and leaves Raft a moment later: each is asked again until it has gone through (20 s, a minute).
+    removed=false demoted=false
+    for _ in $(seq 1 20); do err=$($SUDO docker node demote "$id" 2>&1) && { demoted=true; break; }; sleep 1; done
+    if $demoted; then
       for _ in $(seq 1 120); do err=$($SUDO docker node rm --force "$id" 2>&1) && { removed=true; break; }; sleep 0.5; done
     fi
     if $removed; then

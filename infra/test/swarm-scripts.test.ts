@@ -278,14 +278,16 @@ esac`, `${TOKEN}\n`);
 ${answers}
 esac`);
 
-  it("a live manager asked for the token first removes the lost first manager's entry (unreachable, its address), only that one", () => {
+  it("a live manager asked for the token first removes the lost first manager's entry (unreachable, its address), only that one, asking again while it races", () => {
     const r = askToken("SELF=10.0.0.11", `  "node ls -q") printf 'n1\\nn2\\nn3\\n' ;;
   "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
   "node inspect -f "*" n2") echo "reachable 10.0.0.12:2377" ;;
   "node inspect -f "*" n3") echo ;;
+  "node demote n1") [ -e $DIR/raced ] || { touch $DIR/raced; echo "Error response from daemon: rpc error: code = Unknown desc = update out of sequence" >&2; exit 1; } ;;
   "node rm --force n1") [ -e $DIR/left-raft ] || { touch $DIR/left-raft; exit 1; } ;;`);
     expect(r.status).toBe(0);
-    expect(r.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node rm --force n1", "node rm --force n1"]);
+    // The demotion raced Swarm's own update of the node once (as seen in CI), the removal Raft once.
+    expect(r.calls.split("\n").filter((c) => /^node (demote|rm)/.test(c))).toEqual(["node demote n1", "node demote n1", "node rm --force n1", "node rm --force n1"]);
     expect(r.stderr).toBe("[manager-token] removed the lost manager 10.0.0.11 (n1) before its new machine joins\n");
   });
 
@@ -313,7 +315,7 @@ esac`);
     expect(r.calls).not.toContain("join-token");
   }, 15_000);
 
-  it("a lost manager Swarm cannot remove says why in one line, and the token is still given", () => {
+  it("a lost manager Swarm cannot remove says why in one line, and the token is still given", { timeout: 40_000 }, () => {
     const r = askToken("SELF=10.0.0.11", `  "node ls -q") echo n1 ;;
   "node inspect -f "*" n1") echo "unreachable 10.0.0.11:2377" ;;
   "node demote n1") echo "Error response from daemon: rpc error: code = Unknown desc = can't remove member: it would lose quorum" >&2; exit 1 ;;`);
