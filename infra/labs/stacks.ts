@@ -142,6 +142,7 @@ function generateKeyPair(comment: string): { privateKey: string; publicKey: stri
  * on machines outside this one, the student's login: a password of their own, a stack secret, made once.
  */
 async function setAccess(stack: Stack, s: Student, poolKey: string | undefined): Promise<void> {
+  if (s.config.target === "local") return; // its stack generates its key; the student is at this machine
   const config = await stack.getAllConfig();
   if (s.config.target === "vms") {
     if (!poolKey) throw new Error("the vms target needs the pool's private key (--key FILE)");
@@ -152,7 +153,7 @@ async function setAccess(stack: Stack, s: Student, poolKey: string | undefined):
     await stack.setConfig("dockercoins:sshPrivateKey", { value: key.privateKey, secret: true });
     await stack.setConfig("dockercoins:sshPublicKey", { value: key.publicKey });
   }
-  if (s.config.target !== "local" && !config["dockercoins:loginPassword"]) {
+  if (!config["dockercoins:loginPassword"]) {
     await stack.setConfig("dockercoins:loginPassword", { value: studentPassword(randomBytes(16)), secret: true });
   }
 }

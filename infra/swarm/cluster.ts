@@ -55,6 +55,21 @@ export function planNodes(hostNames: string[], managerCount: number): NodePlan[]
   }));
 }
 
+/** How a remote.Command reaches a host: as its admin, with the stack's key, checking the host key learned for it. */
+export function hostConnection(h: Host, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+  return {
+    host: h.sshHost,
+    port: h.sshPort,
+    user: h.sshUser,
+    privateKey,
+    // Checked on every dial: the key learned for this host (infra/hosts/host-key.ts).
+    ...(h.hostKey === undefined ? {} : { hostKey: h.hostKey }),
+    // Fresh VMs and containers take a while before sshd answers.
+    dialErrorLimit: 60,
+    perDialTimeout: 10,
+  };
+}
+
 /** What a script printed last: the node ID that init and join end with. */
 const lastLine = (out: string): string => out.trim().split("\n").pop() ?? "";
 
@@ -113,18 +128,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     const byName = new Map(args.hosts.map((h) => [h.name, h]));
     const first = args.hosts[0];
 
-    const connection = (h: Host): command.types.input.remote.ConnectionArgs => ({
-      host: h.sshHost,
-      port: h.sshPort,
-      user: h.sshUser,
-      privateKey: args.privateKey,
-      // Checked on every dial: the key learned for this host (infra/hosts/host-key.ts).
-      ...(h.hostKey === undefined ? {} : { hostKey: h.hostKey }),
-      // Fresh VMs and containers take a while before sshd answers.
-      dialErrorLimit: 60,
-      perDialTimeout: 10,
-    });
-    const connections = new Map(args.hosts.map((h) => [h.name, connection(h)]));
+    const connections = new Map(args.hosts.map((h) => [h.name, hostConnection(h, args.privateKey)]));
     // For the scripts that ssh from this machine: the learned keys of these hosts, as known_hosts lines.
     const knownHosts = (hosts: Host[]) =>
       pulumi

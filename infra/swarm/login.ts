@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LOGIN_USER } from "../config";
 import type { Host } from "../hosts/host";
+import { hostConnection } from "./cluster";
 import { forHosts, remoteBash, script } from "./scripts";
 
 // sshd's own file, between markers: a Match block at its end applies to that user only, whatever the files
@@ -87,7 +88,7 @@ export class Login extends pulumi.ComponentResource {
       new command.remote.Command(
         `${name}-${h.name}`,
         {
-          connection: { host: h.sshHost, port: h.sshPort, user: h.sshUser, privateKey: args.privateKey, ...(h.hostKey === undefined ? {} : { hostKey: h.hostKey }) },
+          connection: hostConnection(h, args.privateKey),
           create: pulumi.output(h.identity ?? "").apply((id) => remoteBash(forHosts([id], createLoginScript(user)))),
           delete: remoteBash(deleteLoginScript(user)),
           stdin: pulumi.secret(pulumi.interpolate`${args.password}\n`),

@@ -521,6 +521,13 @@ done
 # have marked it unreachable yet (seen: a heal started seconds after the loss), so its Swarm port is tried
 # too: the new machine is not in the Swarm yet, nothing answers there. A live first manager does.
 swarm_port_closed() { ! timeout 3 bash -c ">/dev/tcp/$1/$2" 2>/dev/null; }
+# COMMAND asked up to N times, S s apart, until it succeeds; its last answer in $err.
+ask_again() { # N S COMMAND...
+  local n=$1 s=$2 i
+  shift 2
+  for i in $(seq 1 "$n"); do err=$("$@" 2>&1) && return 0; [ "$i" -eq "$n" ] || sleep "$s"; done
+  return 1
+}
 if [ -n "\${SELF:-}" ]; then
   for id in $nodes; do
     info=$($SUDO docker node inspect -f '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}} {{.ManagerStatus.Addr}}{{end}}' "$id" 2>/dev/null) || continue
@@ -532,11 +539,8 @@ if [ -n "\${SELF:-}" ]; then
     fi
     # The demotion races Swarm's own updates of the node, marking it down (seen: "update out of sequence"),
     # and leaves Raft a moment later: each is asked again until it has gone through (20 s, a minute).
-    removed=false demoted=false
-    for _ in $(seq 1 20); do err=$($SUDO docker node demote "$id" 2>&1) && { demoted=true; break; }; sleep 1; done
-    if $demoted; then
-      for _ in $(seq 1 120); do err=$($SUDO docker node rm --force "$id" 2>&1) && { removed=true; break; }; sleep 0.5; done
-    fi
+    removed=false
+    ask_again 20 1 $SUDO docker node demote "$id" && ask_again 120 0.5 $SUDO docker node rm --force "$id" && removed=true
     if $removed; then
       log "removed the lost manager $SELF ($id) before its new machine joins"
     else
