@@ -23,6 +23,9 @@ K=/var/lib/kube
 PKI=$K/pki
 LOGS=/var/log/kube
 mkdir -p "$PKI" "$LOGS" "$K/client" "$K/volumes"
+# The claims' volumes writable by any user, as minikube's hostpath provisioner makes them (mode 0777): hostPath
+# volumes ignore fsGroup, and charts such as prometheus' run as nobody.
+for pv in 1 2 3 4 5; do mkdir -p "$K/volumes/pv$pv" && chmod 0777 "$K/volumes/pv$pv"; done
 
 # The kubelet's OOM watcher reads /dev/kmsg, which a container without --privileged does not have: make
 # the device and allow it in this container's (cgroup v1) device list; where that is refused, a pipe that
