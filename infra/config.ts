@@ -119,6 +119,8 @@ export interface DockerCoinsConfig {
     prometheus: boolean;
     prometheusChartVersion: string;
     prometheusAdapterChartVersion: string;
+    /** A Helm repository URL, or a directory of chart archives (`prometheus-<version>.tgz`) standing in for it. */
+    prometheusChartRepo: string;
     /** What the httplat exporter probes. */
     httplatTarget: "rng" | "hasher";
     loadTest: LoadTestTarget;
@@ -154,7 +156,7 @@ export const KNOWN_KEYS = [
   "localSshBasePort", "localRegistryPort", "localSubnet", "localPreloadImages",
   "kubeContext", "minikubeDockerHost", "minikubeDockerCertPath",
   "hpa", "hpaMinReplicas", "hpaMaxReplicas", "hpaCpuPercent", "hpaLatencyTargetMs",
-  "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion",
+  "prometheus", "prometheusChartVersion", "prometheusAdapterChartVersion", "prometheusChartRepo",
   "httplatTarget", "loadTest", "loadTestImage",
   "logging", "logsImage", "logsAgentImage", "logsPort", "logsRetention", "logsMaxDisk", "logsAllNamespaces",
 ] as const;
@@ -162,6 +164,9 @@ export type ConfigKey = (typeof KNOWN_KEYS)[number];
 
 /** Keys whose values are secrets (set with `pulumi config set --secret`). */
 export const SECRET_KEYS: ConfigKey[] = ["sshPrivateKey", "loginPassword"];
+
+/** prometheus-community's Helm repository (the seed's `helm repo add prometheus-community ...`). */
+export const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
 
 type Raw = Partial<Record<string, string>>;
 
@@ -193,6 +198,22 @@ function str(raw: Raw, key: ConfigKey, dflt: string): string {
   if (v === undefined) return dflt;
   if (v.trim() === "") throw new ConfigError(key, v, "a non-empty string");
   return v;
+}
+
+/** A chart's exact version: a pin, never a range (the archive's name is built from it). */
+function chartVersion(raw: Raw, key: ConfigKey, dflt: string): string {
+  const v = raw[key] ?? dflt;
+  if (!/^\d+\.\d+\.\d+$/.test(v)) throw new ConfigError(key, v, "an exact chart version such as 27.20.0");
+  return v;
+}
+
+/** Where the charts come from: a Helm repository, or a directory of their archives where it cannot be reached. */
+function chartRepo(raw: Raw, key: ConfigKey, dflt: string): string {
+  const v = raw[key] ?? dflt;
+  if (!/^https?:\/\/\S+$/.test(v) && !v.startsWith("/")) {
+    throw new ConfigError(key, v, "an http(s) Helm repository URL, or an absolute directory holding the chart archives (prometheus-<version>.tgz)");
+  }
+  return v.replace(/\/+$/, "");
 }
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -429,8 +450,9 @@ export function parseConfig(input: Raw): DockerCoinsConfig {
       hpaCpuPercent: int(raw, "hpaCpuPercent", 1, 100, 5),
       hpaLatencyTargetMs: int(raw, "hpaLatencyTargetMs", 1, 60000, 100),
       prometheus,
-      prometheusChartVersion: str(raw, "prometheusChartVersion", "27.20.0"),
-      prometheusAdapterChartVersion: str(raw, "prometheusAdapterChartVersion", "4.14.1"),
+      prometheusChartVersion: chartVersion(raw, "prometheusChartVersion", "27.20.0"),
+      prometheusAdapterChartVersion: chartVersion(raw, "prometheusAdapterChartVersion", "4.14.1"),
+      prometheusChartRepo: chartRepo(raw, "prometheusChartRepo", PROMETHEUS_REPO),
       httplatTarget: oneOf(raw, "httplatTarget", ["rng", "hasher"] as const, "rng"),
       loadTest: oneOf(raw, "loadTest", ["none", "rng", "hasher"] as const, "none"),
       loadTestImage: str(raw, "loadTestImage", "schoolofdevops/loadtest:v1"),

@@ -33,4 +33,5 @@ export const nodes = out.nodes;
 export const replicas = out.replicas;
 // Only a stack with the log store has its address: an export left undefined warns on every up and preview.
 if (out.logsUrl !== undefined) exports.logsUrl = out.logsUrl;
+if (out.prometheusUrl !== undefined) exports.prometheusUrl = out.prometheusUrl;
 if (out.loginCommand !== undefined) exports.loginCommand = out.loginCommand;

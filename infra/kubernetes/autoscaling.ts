@@ -2,7 +2,34 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { httplatManifests, LATENCY_METRIC, loadTestJobManifest, rngHpaManifest, type RngHpaOptions } from "./manifests";
 
-export const PROMETHEUS_REPO = "https://prometheus-community.github.io/helm-charts";
+/**
+ * A chart from the repository, or from its archive in a directory standing in for it (`<chart>-<version>.tgz`, as
+ * `helm pull` names it): Helm installs a local archive as it is, its version in its name.
+ */
+export function chartSource(repo: string, chart: string, version: string): { chart: string; version?: string; repositoryOpts?: { repo: string } } {
+  return /^https?:\/\//.test(repo) ? { chart, version, repositoryOpts: { repo } } : { chart: `${repo}/${chart}-${version}.tgz` };
+}
+
+/**
+ * The prometheus chart's values: its server, scraping every 10 s, reachable on a NodePort as the seed's; none of
+ * the chart's other parts (alertmanager, pushgateway, node-exporter, kube-state-metrics), which the lesson never reads.
+ * A 2 GiB volume (the chart asks 8): one exporter's series fit in far less, and a small node's volumes are small;
+ * the oldest blocks go past 1 GB.
+ */
+export function prometheusValues(): object {
+  return {
+    alertmanager: { enabled: false },
+    "prometheus-pushgateway": { enabled: false },
+    "prometheus-node-exporter": { enabled: false },
+    "kube-state-metrics": { enabled: false },
+    server: {
+      global: { scrape_interval: "10s" },
+      service: { type: "NodePort" },
+      persistentVolume: { size: "2Gi" },
+      retentionSize: "1GB",
+    },
+  };
+}
 /**
  * prometheus-adapter rule serving `httplat_latency_seconds` for the httplat Service as the workshop's PromQL:
  * rate(sum[2m]) / rate(count[2m]), i.e. the mean probe latency over two minutes.
@@ -24,6 +51,8 @@ export function latencyAdapterRules(): object {
 export interface MonitoringArgs {
   namespace: string;
   prometheusChartVersion: string;
+  /** A Helm repository URL, or a directory of the charts' archives. */
+  chartRepo: string;
   /** Install prometheus-adapter so the HPA can read the latency metric. */
   latencyMetrics: boolean;
   adapterChartVersion: string;
@@ -34,6 +63,8 @@ export interface MonitoringArgs {
 /** Prometheus from its Helm chart, the httplat latency exporter, and the adapter feeding the HPA. */
 export class Monitoring extends pulumi.ComponentResource {
   public readonly prometheus: k8s.helm.v3.Release;
+  /** The NodePort of Prometheus' server (its UI and API). */
+  public readonly nodePort: pulumi.Output<number>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("dockercoins:kubernetes:Monitoring", name, {}, opts);
@@ -41,18 +72,19 @@ export class Monitoring extends pulumi.ComponentResource {
       `${name}-prometheus`,
       {
         name: "prometheus",
-        chart: "prometheus",
-        version: args.prometheusChartVersion,
-        repositoryOpts: { repo: PROMETHEUS_REPO },
+        ...chartSource(args.chartRepo, "prometheus", args.prometheusChartVersion),
         namespace: args.namespace,
-        values: {
-          alertmanager: { enabled: false },
-          "prometheus-pushgateway": { enabled: false },
-          server: { global: { scrape_interval: "10s" } },
-        },
+        values: prometheusValues(),
       },
       { parent: this },
     );
+    // The chart names the server's Service; read back once the release is installed.
+    const server = k8s.core.v1.Service.get(
+      `${name}-prometheus-server`,
+      pulumi.interpolate`${this.prometheus.status.namespace}/${this.prometheus.status.name}-server`,
+      { parent: this, dependsOn: [this.prometheus] },
+    );
+    this.nodePort = server.spec.ports[0].nodePort;
 
     if (args.httplat) {
       const m = httplatManifests({ namespace: args.namespace, ...args.httplat });
@@ -65,9 +97,7 @@ export class Monitoring extends pulumi.ComponentResource {
         `${name}-adapter`,
         {
           name: "prometheus-adapter",
-          chart: "prometheus-adapter",
-          version: args.adapterChartVersion,
-          repositoryOpts: { repo: PROMETHEUS_REPO },
+          ...chartSource(args.chartRepo, "prometheus-adapter", args.adapterChartVersion),
           namespace: args.namespace,
           values: {
             prometheus: { url: pulumi.interpolate`http://prometheus-server.${args.namespace}.svc`, port: 80 },
@@ -77,7 +107,7 @@ export class Monitoring extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.prometheus] },
       );
     }
-    this.registerOutputs({ prometheus: this.prometheus.name });
+    this.registerOutputs({ prometheus: this.prometheus.name, nodePort: this.nodePort });
   }
 }
 

@@ -71,19 +71,20 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
   const app = new DockerCoinsK8s("dockercoins", plan.app, { provider: k8sProvider });
   // The namespace's name is known; depending on the namespace resource keeps creation and deletion in order.
   const inApp = { provider: k8sProvider, dependsOn: [app.namespace] };
-  if (m.prometheus) {
-    new Monitoring(
-      "monitoring",
-      {
-        namespace: NAMESPACE,
-        prometheusChartVersion: m.prometheusChartVersion,
-        latencyMetrics: m.hpa === "latency",
-        adapterChartVersion: m.prometheusAdapterChartVersion,
-        httplat: plan.httplat,
-      },
-      inApp,
-    );
-  }
+  const monitoring = m.prometheus
+    ? new Monitoring(
+        "monitoring",
+        {
+          namespace: NAMESPACE,
+          prometheusChartVersion: m.prometheusChartVersion,
+          chartRepo: m.prometheusChartRepo,
+          latencyMetrics: m.hpa === "latency",
+          adapterChartVersion: m.prometheusAdapterChartVersion,
+          httplat: plan.httplat,
+        },
+        inApp,
+      )
+    : undefined;
   if (plan.hpa) new RngAutoscaler("rng-autoscaler", { namespace: NAMESPACE, ...plan.hpa }, { provider: k8sProvider, dependsOn: [app.deployments.rng] });
   if (plan.loadTest) new LoadTest("loadtest", { namespace: NAMESPACE, ...plan.loadTest }, { provider: k8sProvider, dependsOn: [app] });
   const autoscaled = plan.hpa !== undefined;
@@ -102,5 +103,6 @@ export function minikubeStack(cfg: DockerCoinsConfig, ctx: StackContext): StackO
       redis: 1,
     },
     logsUrl: logs?.nodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}/select/vmui/`),
+    prometheusUrl: monitoring?.nodePort.apply((p) => `http://${minikubeIp(m.dockerHost)}:${p}`),
   };
 }

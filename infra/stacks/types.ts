@@ -29,6 +29,8 @@ export interface StackOutputs {
   loginCommand?: pulumi.Input<string>;
   /** The log store's web UI, when logging is on. */
   logsUrl?: pulumi.Input<string>;
+  /** Prometheus' UI and API, when it is installed (minikube). */
+  prometheusUrl?: pulumi.Input<string>;
 }
 
 export type StackFn = (cfg: DockerCoinsConfig, ctx: StackContext) => StackOutputs;

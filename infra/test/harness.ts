@@ -19,6 +19,8 @@ export interface Registration {
 }
 
 export const registrations: Registration[] = [];
+/** Resources the program reads (`Resource.get`), by type and ID: not created, so not among the registrations. */
+export const reads: { type: string; name: string; id: string }[] = [];
 
 export const sha = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 
@@ -52,11 +54,19 @@ function computed(type: string, name: string, inputs: any): Record<string, any> 
       return { spec: { ...inputs.spec, ports: (inputs.spec?.ports ?? []).map((p: any) => ({ ...p, nodePort: 30080 })) } };
     case "kubernetes:apps/v1:Deployment":
       return { metadata: { ...inputs.metadata, name: inputs.metadata?.name ?? `${name}-abc123` } };
+    case "kubernetes:helm.sh/v3:Release":
+      // The provider reports the installed release's name and namespace in its status.
+      return { status: { name: inputs.name, namespace: inputs.namespace, status: "deployed" } };
     case "kubernetes:core/v1:Namespace":
       return { metadata: { ...inputs.metadata, name: inputs.metadata?.name ?? name } };
     default:
       return {};
   }
+}
+
+/** What a read returns: the prometheus chart's server Service, its port 80 on a NodePort. */
+function readState(type: string): Record<string, any> {
+  return type === "kubernetes:core/v1:Service" ? { spec: { type: "NodePort", ports: [{ name: "http", port: 80, nodePort: 30090 }] } } : {};
 }
 
 /** `preview`: run as `pulumi preview` on an empty stack, where new resources have no IDs yet. */
@@ -65,6 +75,10 @@ export async function setupMocks(config: Record<string, string> = {}, { preview 
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        if (args.id) {
+          reads.push({ type: args.type, name: args.name, id: args.id });
+          return { id: args.id, state: readState(args.type) };
+        }
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, dependencies: pendingDeps.get(args.name) ?? [], replaceOnChanges: pendingReplace.get(args.name) ?? [], ignoreChanges: pendingIgnore.get(args.name) ?? [], replacementTrigger: pendingTrigger.get(args.name) });
         if (preview) return { id: undefined, state: args.inputs };
         return { id: `${args.name}-id`, state: { ...args.inputs, ...computed(args.type, args.name, args.inputs) } };
@@ -123,6 +137,7 @@ export async function settle(): Promise<void> {
 
 export function reset(): void {
   registrations.length = 0;
+  reads.length = 0;
 }
 
 export const ofType = (type: string) => registrations.filter((r) => r.type === type);

@@ -1,5 +1,5 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { countByType, named, ofType, registrations, reset, resolve, settle, setupMocks } from "./harness";
+import { countByType, named, ofType, reads, registrations, reset, resolve, settle, setupMocks } from "./harness";
 
 let parseConfig: typeof import("../config").parseConfig;
 let stack: typeof import("../stacks/minikube");
@@ -192,6 +192,36 @@ describe("minikube stack", () => {
     expect(out.sshCommand).toBe("minikube ssh -p minikube");
     expect(out.nodes).toEqual(["minikube 192.168.49.2"]);
     expect(out.replicas).toEqual({ worker: 3, rng: "HPA cpu 1-10", hasher: 1, webui: 1, redis: 1 });
+    // Prometheus' UI on the NodePort of the chart's server Service, read back after the release.
+    expect(reads).toEqual([{ type: "kubernetes:core/v1:Service", name: "monitoring-prometheus-server", id: "dockercoins/prometheus-server" }]);
+    expect(await resolve(out.prometheusUrl)).toBe("http://192.168.49.2:30090");
+  });
+
+  it("Prometheus: only the server the lesson reads (no alertmanager, pushgateway, node-exporter, kube-state-metrics), on a NodePort", async () => {
+    await run({});
+    expect(named("monitoring-prometheus").inputs.values).toEqual({
+      alertmanager: { enabled: false },
+      "prometheus-pushgateway": { enabled: false },
+      "prometheus-node-exporter": { enabled: false },
+      "kube-state-metrics": { enabled: false },
+      server: { global: { scrape_interval: "10s" }, service: { type: "NodePort" }, persistentVolume: { size: "2Gi" }, retentionSize: "1GB" },
+    });
+  });
+
+  it("charts from a directory of archives where the repository cannot be reached: the archive named by chart and version", async () => {
+    await run({ hpa: "latency", prometheusChartRepo: "/cache/charts/", prometheusChartVersion: "27.19.0" });
+    const releases = ofType("kubernetes:helm.sh/v3:Release").map((r) => [r.inputs.name, r.inputs.chart, r.inputs.version, r.inputs.repositoryOpts]);
+    expect(releases).toEqual([
+      ["prometheus", "/cache/charts/prometheus-27.19.0.tgz", undefined, undefined],
+      ["prometheus-adapter", "/cache/charts/prometheus-adapter-4.14.1.tgz", undefined, undefined],
+    ]);
+  });
+
+  it("no Prometheus: no release, no httplat, no prometheusUrl", async () => {
+    const out = await run({ prometheus: "false" });
+    expect(ofType("kubernetes:helm.sh/v3:Release")).toEqual([]);
+    expect(reads).toEqual([]);
+    expect(out.prometheusUrl).toBeUndefined();
   });
 });
 
