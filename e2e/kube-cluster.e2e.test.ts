@@ -4,13 +4,14 @@
 // own objects (manifestList of the example stack) with images built into the node's engine through its
 // docker-env (imagePullPolicy Never), mining on the webui NodePort; probes that survive a redis outage.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { stringify } from "yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lineChartSvg, writeChart } from "../app/bench/chart";
 import { serviceBuildArgs } from "../infra/images";
+import { parseConfig } from "../infra/config";
 import { exampleConfig, exampleObjects, goMissing, kubeBinaries } from "./lib/kube";
 import { logsQuery } from "./lib/logs";
 import { measureRate, readJson } from "../app/bench/mining";
@@ -27,13 +28,45 @@ const engineCheck = spawnSync(join(ROOT, "scripts/pulumi-engine.sh"), ["--check"
 const noK8sEngine = engineCheck.status === 0 ? undefined : engineCheck.stderr.trim().split("\n")[0];
 if (!goMissing && noK8sEngine) console.warn(`[kube cluster] pulumi up of the minikube stack SKIPPED: ${noK8sEngine}`);
 
+// Prometheus and its adapter: their charts cannot be downloaded here, nor their images pulled. Both are prepared
+// outside the repository, as the engine's plugins are: the chart archives (packaged from
+// prometheus-community/helm-charts at the pinned versions) and stand-in images under the official names.
+const CACHE = process.env.DOCKERCOINS_CACHE ?? join(homedir(), ".cache/dockercoins");
+const CHARTS = join(CACHE, "charts");
+const PROMETHEUS_IMAGES = join(CACHE, "images/prometheus-standins.tar.gz");
+const pins = parseConfig({ "dockercoins:target": "minikube" }).minikube;
+const prometheusParts = [join(CHARTS, `prometheus-${pins.prometheusChartVersion}.tgz`), join(CHARTS, `prometheus-adapter-${pins.prometheusAdapterChartVersion}.tgz`), PROMETHEUS_IMAGES];
+const noPrometheus = prometheusParts.filter((f) => !existsSync(f));
+if (!goMissing && !noK8sEngine && noPrometheus.length) {
+  console.warn(`[kube cluster] Prometheus and the latency HPA SKIPPED: missing ${noPrometheus.join(", ")}. Prepare them: the charts with their subcharts (\`helm package\` of prometheus-community/helm-charts at the tags) in ${CHARTS}; \`docker save quay.io/prometheus/prometheus:v3.4.1 quay.io/prometheus-operator/prometheus-config-reloader:v0.83.0 registry.k8s.io/prometheus-adapter/prometheus-adapter:v0.12.0 | gzip\` into ${PROMETHEUS_IMAGES}`);
+}
+
 const cluster = (action: string, timeoutMs = 5 * MIN) => run(join(ROOT, "scripts/kube-cluster.sh"), [action], { timeoutMs });
 let kubectlBin = "";
 const kubectl = (args: string[], opts: { input?: string; allowFailure?: boolean } = {}) =>
   run(kubectlBin, ["--kubeconfig", join(CLIENT, "kubeconfig"), ...args], { timeoutMs: 2 * MIN, ...opts });
 /** `docker` against the node's own engine, as after `eval $(scripts/kube-cluster.sh docker-env)`. */
-const nodeDocker = (args: string[], input?: Buffer) =>
-  run("docker", args, { env: { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT }, timeoutMs: 15 * MIN, input });
+const NODE_ENGINE = { DOCKER_HOST: `tcp://${NODE_IP}:2376`, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: CLIENT };
+const nodeDocker = (args: string[], input?: Buffer) => run("docker", args, { env: NODE_ENGINE, timeoutMs: 15 * MIN, input });
+/** A Kubernetes quantity of seconds ("734m", "2") in milliseconds. */
+const quantityMs = (q: string) => Math.round(q.endsWith("m") ? Number(q.slice(0, -1)) : Number(q) * 1000);
+/** The node's engine pulls nothing here either: give it the base images from this machine's engine. */
+async function baseImages(): Promise<void> {
+  for (const base of ["node:24-bookworm-slim", "redis:7-bookworm", "debian:bookworm-slim"]) {
+    if (await nodeDocker(["image", "inspect", base]).then(() => true, () => false)) continue;
+    await nodeDocker(["load"], spawnSync("docker", ["save", base], { maxBuffer: 1 << 30 }).stdout);
+  }
+}
+/** The seeds' load-test image (schoolofdevops/loadtest) cannot be pulled here: the same siege, from Debian. */
+async function loadTestImage(): Promise<string> {
+  const image = "dockercoins/loadtest:local";
+  if (await nodeDocker(["image", "inspect", image]).then(() => true, () => false)) return image;
+  const d = join(ROOT, "test-artifacts");
+  mkdirSync(d, { recursive: true });
+  writeFileSync(join(d, "loadtest.Dockerfile"), "FROM debian:bookworm-slim\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends siege >/dev/null && rm -rf /var/lib/apt/lists/*\n");
+  await nodeDocker(["build", "-q", "-t", image, "-f", join(d, "loadtest.Dockerfile"), d]);
+  return image;
+}
 const APPS = ["rng", "hasher", "worker", "webui", "httplat"] as const;
 /** The log store's images (stand-ins from scripts/prepare-machine.sh, or the official ones). */
 const LOGS_IMAGES = { store: "victoriametrics/victoria-logs:v1.52.1", agent: "victoriametrics/vlagent:v1.52.1" };
@@ -86,11 +119,7 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
 
   it("DockerCoins from the program's objects, images built into the node's engine (docker-env): ~3.3 hashes/s", async () => {
     await phases.time("build images into the node's engine", async () => {
-      // The node's engine pulls nothing here either: give it the bases from this machine's engine.
-      for (const base of ["node:24-bookworm-slim", "redis:7-bookworm", "debian:bookworm-slim"]) {
-        const saved = spawnSync("docker", ["save", base], { maxBuffer: 1 << 30 });
-        await nodeDocker(["load"], saved.stdout);
-      }
+      await baseImages();
       for (const svc of APPS) {
         const buildArgs = Object.entries(serviceBuildArgs(svc, "node:24-bookworm-slim")).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]);
         await nodeDocker(["build", "-q", "-t", IMAGES[svc], ...buildArgs, join(ROOT, "app")]);
@@ -178,13 +207,9 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
   }, 6 * MIN);
 
   it("the seeds' HPA experiment: 10 workers and the siege Job on rng; the CPU HPA scales rng out and hashes/s follow", async () => {
-    // The seeds' load-test image (schoolofdevops/loadtest) cannot be pulled here: the same siege, from Debian.
     const d = join(ROOT, "test-artifacts");
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, "loadtest.Dockerfile"), "FROM debian:bookworm-slim\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends siege >/dev/null && rm -rf /var/lib/apt/lists/*\n");
-    await nodeDocker(["build", "-q", "-t", "dockercoins/loadtest:local", "-f", join(d, "loadtest.Dockerfile"), d]);
     // As the seeds do it: the load first (10 workers and the siege Job on one rng), the HPA a little later.
-    const load = { "dockercoins:workerReplicas": "10", "dockercoins:loadTest": "rng", "dockercoins:loadTestImage": "dockercoins/loadtest:local" };
+    const load = { "dockercoins:workerReplicas": "10", "dockercoins:loadTest": "rng", "dockercoins:loadTestImage": await loadTestImage() };
     // No HPA yet: the one the first deployment made (the example stack's) would scale rng before the baseline,
     // and an apply without it does not remove it.
     await kubectl(["-n", "dockercoins", "delete", "hpa", "rng", "--ignore-not-found"]);
@@ -303,7 +328,15 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       expect(logsUrl).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}/select/vmui/$`));
       const store = logsUrl.replace(/\/select\/vmui\/$/, "");
       // A presence check, not a speed claim: on a cold machine the collector's pod can take over 30 s to ship.
-      await waitFor("the workers' reports in the store", async () => (Number((await logsQuery(store, `service:worker "units of work done" | stats count() n`))[0]?.n) > 0 ? true : undefined), 90_000, 2000);
+      const shipping = Date.now();
+      await waitFor("the workers' reports in the store", async () => (Number((await logsQuery(store, `service:worker "units of work done" | stats count() n`))[0]?.n) > 0 ? true : undefined), 180_000, 2000)
+        .catch(async (e) => {
+          // Say what the store has and what the collector said, so a miss names its cause.
+          const held = await logsQuery(store, "* | stats by (service) count() n").catch((q) => String(q));
+          const said = (await kubectl(["-n", "dockercoins", "logs", "daemonset/vlagent", "--tail=20"], { allowFailure: true })).stdout;
+          throw new Error(`${(e as Error).message}\nthe store holds: ${JSON.stringify(held)}\nvlagent's last lines:\n${said}`);
+        });
+      console.log(`[kube cluster] minikube stack: the workers' reports in the store ${((Date.now() - shipping) / 1000).toFixed(1)} s after up`);
       await co.configSet("logging", "false");
       await phases.time("minikube stack: logging off", () => co.up());
       expect((await kubectl(["-n", "dockercoins", "get", "deployment,daemonset", "-o", "name"])).stdout).not.toMatch(/victoria-logs|vlagent/);
@@ -311,6 +344,139 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
 
       await phases.time("minikube stack: destroy", () => co.pulumi("destroy --yes"));
       expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
+      await co.pulumi("stack rm --yes");
+    } finally {
+      await co.pulumi("destroy --yes", { allowFailure: true, timeoutMs: 5 * MIN });
+      await co.remove();
+    }
+  }, 30 * MIN);
+
+  it.skipIf(noK8sEngine !== undefined || noPrometheus.length > 0)("Prometheus from the chart archives: httplat scraped, the seed's PromQL rises under load; hpa latency: the custom metrics API serves it, rng scales out, latency falls; destroy leaves nothing", async () => {
+    await phases.time("Prometheus stand-in images into the node's engine", async () => {
+      await baseImages();
+      await run("bash", ["-c", `gzip -dc "${PROMETHEUS_IMAGES}" | docker load -q`], { env: NODE_ENGINE, timeoutMs: 10 * MIN });
+    });
+    const co = new PulumiCheckout("minikube");
+    try {
+      // The seeds' order: Prometheus on the quiet app, then the load (10 workers and the siege on one rng), then the HPA.
+      const config = {
+        ...exampleConfig,
+        "dockercoins:kubeContext": "dockercoins-kube",
+        "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`,
+        "dockercoins:minikubeDockerCertPath": CLIENT,
+        "dockercoins:prometheus": "true",
+        "dockercoins:prometheusChartRepo": CHARTS,
+        "dockercoins:hpa": "none",
+        "dockercoins:workerReplicas": "1",
+        "dockercoins:loadTest": "none",
+      };
+      writeFileSync(join(co.dir, "Pulumi.minikube.yaml"), stringify({ config }));
+      await phases.time("Prometheus stack: scripts/up.sh", () => co.upScript());
+      const prometheus = (await co.pulumi("stack output prometheusUrl")).stdout.trim();
+      expect(prometheus).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}$`));
+      const promql = async (q: string) => {
+        const res = await fetch(`${prometheus}/api/v1/query?${new URLSearchParams({ query: q })}`, { signal: AbortSignal.timeout(10_000) });
+        const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+        if (body.status !== "success") throw new Error(`${q}: ${JSON.stringify(body)}`);
+        return body.data.result;
+      };
+      // Scraped through its Service's annotations, by the chart's kubernetes-service-endpoints job.
+      const up = await phases.time("httplat scraped", () => waitFor("httplat's target up", async () => {
+        const r = await promql(`up{service="httplat"}`);
+        return r[0]?.value[1] === "1" ? r[0].metric : undefined;
+      }, 3 * MIN, 5000));
+      expect(up).toMatchObject({ job: "kubernetes-service-endpoints", namespace: "dockercoins", service: "httplat" });
+
+      const SEED_QUERY = "rate(httplat_latency_seconds_sum[2m])/rate(httplat_latency_seconds_count[2m])";
+      const svc = JSON.parse((await kubectl(["-n", "dockercoins", "get", "service", "webui", "-o", "json"])).stdout);
+      const webui = `http://${NODE_IP}:${svc.spec.ports[0].nodePort}`;
+      type Row = { t: number; replicas: number; promMs: number | null; hpaMs: number | null; hashesPerS: number };
+      const rows: Row[] = [];
+      const t0 = Date.now();
+      let last = await readJson(webui);
+      let hpaAt: number | undefined;
+      const sample = async () => {
+        await new Promise((r) => setTimeout(r, 15_000));
+        const now = await readJson(webui);
+        const seed = (await promql(SEED_QUERY))[0]?.value[1];
+        const hpa = hpaAt === undefined ? undefined : JSON.parse((await kubectl(["-n", "dockercoins", "get", "hpa", "rng", "-o", "json"])).stdout);
+        const current = hpa?.status.currentMetrics?.[0]?.object?.current?.value as string | undefined;
+        const deployment = JSON.parse((await kubectl(["-n", "dockercoins", "get", "deployment", "rng", "-o", "json"])).stdout);
+        rows.push({
+          t: Math.round((Date.now() - t0) / 1000),
+          replicas: deployment.status.readyReplicas ?? 0,
+          promMs: seed === undefined || seed === "NaN" ? null : Math.round(Number(seed) * 1000),
+          // Quantities as the HPA writes them: "734m" is 0.734 s.
+          hpaMs: current === undefined ? null : quantityMs(current),
+          hashesPerS: (now.hashes - last.hashes) / (now.now - last.now),
+        });
+        last = now;
+        const r = rows[rows.length - 1];
+        console.log(`[kube cluster] t=${r.t}s rng replicas ${r.replicas}, latency ${r.promMs ?? "?"} ms (PromQL), ${r.hpaMs ?? "?"} ms (HPA), ${r.hashesPerS.toFixed(1)} hashes/s`);
+      };
+      // At rest (one worker), then under load (10 workers and the siege on one rng): the seed's query rises far over
+      // the HPA's 100 ms target.
+      await phases.time("the seed's PromQL at rest", async () => {
+        while (rows.filter((r) => r.promMs !== null).length < 2) {
+          if (Date.now() - t0 > 3 * MIN) throw new Error(`no answer to ${SEED_QUERY}: ${JSON.stringify(rows)}`);
+          await sample();
+        }
+      });
+      const atRest = rows[rows.length - 1].promMs!;
+      await co.configSet("workerReplicas", "10");
+      await co.configSet("loadTest", "rng");
+      await co.configSet("loadTestImage", await loadTestImage());
+      await phases.time("Prometheus stack: 10 workers and the siege", () => co.up());
+      const loadAt = Math.round((Date.now() - t0) / 1000);
+      await phases.time("the seed's PromQL under load", async () => {
+        while (!(rows.length >= 2 && rows.slice(-2).every((r) => (r.promMs ?? 0) > Math.max(300, 2 * atRest)))) {
+          if (Date.now() - t0 > (loadAt + 240) * 1000) throw new Error(`no latency over 300 ms under load: ${JSON.stringify(rows)}`);
+          await sample();
+        }
+      });
+
+      // Day two: the latency HPA (and the adapter it reads through) on the live stack.
+      await co.configSet("hpa", "latency");
+      await co.configSet("hpaMaxReplicas", "8");
+      await phases.time("Prometheus stack: hpa latency", () => co.up());
+      hpaAt = Math.round((Date.now() - t0) / 1000);
+      console.log(`[kube cluster] t=${hpaAt}s latency HPA applied`);
+      const raw = await phases.time("the metric in the custom metrics API", () => waitFor("httplat_latency_seconds in custom.metrics.k8s.io", async () => {
+        const r = await kubectl(["get", "--raw", "/apis/custom.metrics.k8s.io/v1beta1/namespaces/dockercoins/services/httplat/httplat_latency_seconds"], { allowFailure: true });
+        return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      }, 3 * MIN, 5000));
+      expect(raw.items[0]).toMatchObject({ describedObject: { kind: "Service", name: "httplat" }, metricName: "httplat_latency_seconds" });
+      expect(quantityMs(raw.items[0].value)).toBeGreaterThan(100);
+      // The lesson: rng scaled out, and the latency the HPA reads fell to under half its peak.
+      const peak = () => Math.max(...rows.map((r) => r.promMs ?? 0));
+      const shown = () => rows.some((r) => r.replicas >= 3) && (rows[rows.length - 1].promMs ?? Infinity) < peak() / 2;
+      await phases.time("the latency HPA at work", async () => {
+        while (!shown() && Date.now() - t0 < (hpaAt! + 360) * 1000) await sample();
+      });
+      mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
+      const table = ["| t (s) | rng replicas | rng latency, PromQL (ms) | rng latency, HPA (ms) | hashes/s |", "|---|---|---|---|---|",
+        ...rows.map((r) => `| ${r.t} | ${r.replicas} | ${r.promMs ?? "-"} | ${r.hpaMs ?? "-"} | ${r.hashesPerS.toFixed(1)} |`)].join("\n");
+      writeFileSync(join(ROOT, "test-artifacts", "kube-hpa-latency.md"), `10 workers and the siege from t=${loadAt} s, the latency HPA from t=${hpaAt} s\n\n${table}\n`);
+      writeChart(join(ROOT, "test-artifacts", "kube-hpa-latency"), lineChartSvg({
+        title: `rng: load from t=${loadAt} s, the latency HPA (100 ms) from t=${hpaAt} s`,
+        xLabel: "seconds", yLabel: "value",
+        series: [
+          { name: "rng replicas", color: "#d62", points: rows.map((r) => ({ x: r.t, y: r.replicas })) },
+          { name: "hashes/s", color: "#2a7", points: rows.map((r) => ({ x: r.t, y: r.hashesPerS })) },
+          { name: "rng latency (100 ms)", color: "#27c", dashed: true, points: rows.filter((r) => r.promMs !== null).map((r) => ({ x: r.t, y: r.promMs! / 100 })) },
+        ],
+      }));
+      console.log(`[kube cluster] latency HPA timeline (test-artifacts/kube-hpa-latency.md, kube-hpa-latency.png)\n${table}`);
+      expect(Math.max(...rows.map((r) => r.replicas))).toBeGreaterThanOrEqual(3);
+      expect(rows[rows.length - 1].promMs).toBeLessThan(peak() / 2);
+      expect(rows.some((r) => (r.hpaMs ?? 0) > 100)).toBe(true); // the HPA read the latency over its target
+
+      await phases.time("Prometheus stack: destroy", () => co.pulumi("destroy --yes"));
+      expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      // The charts' cluster-wide objects too: the adapter's APIService, the server's ClusterRole.
+      expect((await kubectl(["get", "apiservice", "v1beta1.custom.metrics.k8s.io"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      expect((await kubectl(["get", "clusterrole", "prometheus-server"], { allowFailure: true })).stderr).toMatch(/NotFound/);
       expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
       await co.pulumi("stack rm --yes");
     } finally {
