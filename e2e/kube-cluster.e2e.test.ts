@@ -83,6 +83,30 @@ const allReady = async (ns: string, count: number) => {
   return p.length >= count && p.every((x) => x.status.containerStatuses?.every((c) => c.ready)) ? p : undefined;
 };
 
+/**
+ * `fn` on a checkout whose minikube stack is the example one pointed at this cluster (as its README says), with
+ * `pulumi config set` overrides; destroyed and removed whatever happens.
+ */
+async function onMinikubeStack(overrides: Record<string, string>, fn: (co: PulumiCheckout) => Promise<void>): Promise<void> {
+  const co = new PulumiCheckout("minikube");
+  try {
+    const config = { ...exampleConfig, "dockercoins:kubeContext": "dockercoins-kube", "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`, "dockercoins:minikubeDockerCertPath": CLIENT, ...overrides };
+    writeFileSync(join(co.dir, "Pulumi.minikube.yaml"), stringify({ config }));
+    await fn(co);
+  } finally {
+    await co.pulumi("destroy --yes", { allowFailure: true, timeoutMs: 5 * MIN });
+    await co.remove();
+  }
+}
+
+/** `pulumi destroy`: no namespace left, no container of it on the node; then the stack goes. */
+async function destroyLeavesNothing(co: PulumiCheckout): Promise<void> {
+  await co.pulumi("destroy --yes");
+  expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+  expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
+  await co.pulumi("stack rm --yes");
+}
+
 describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/kube-cluster.sh)", () => {
   const phases = new Phases("kube cluster");
 
@@ -288,19 +312,8 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
   }, 5 * MIN);
 
   it.skipIf(noK8sEngine !== undefined)("pulumi up of the minikube stack on this cluster: mines, one update per workerReplicas, destroy leaves nothing", async () => {
-    const co = new PulumiCheckout("minikube");
-    try {
-      // The example stack pointed at this cluster, as its README says; no Prometheus (its Helm chart cannot be
-      // downloaded here).
-      const config = {
-        ...exampleConfig,
-        "dockercoins:kubeContext": "dockercoins-kube",
-        "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`,
-        "dockercoins:minikubeDockerCertPath": CLIENT,
-        "dockercoins:prometheus": "false",
-        "dockercoins:workerReplicas": "1",
-      };
-      writeFileSync(join(co.dir, "Pulumi.minikube.yaml"), stringify({ config }));
+    // No Prometheus here (the test below has it).
+    await onMinikubeStack({ "dockercoins:prometheus": "false", "dockercoins:workerReplicas": "1" }, async (co) => {
       await phases.time("minikube stack: scripts/up.sh", () => co.upScript());
       const webui = (await co.pulumi("stack output webuiUrl")).stdout.trim();
       expect(webui).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}$`));
@@ -342,14 +355,8 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       expect((await kubectl(["-n", "dockercoins", "get", "deployment,daemonset", "-o", "name"])).stdout).not.toMatch(/victoria-logs|vlagent/);
       expect((await kubectl(["get", "clusterrole", "vlagent-dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
 
-      await phases.time("minikube stack: destroy", () => co.pulumi("destroy --yes"));
-      expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
-      expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
-      await co.pulumi("stack rm --yes");
-    } finally {
-      await co.pulumi("destroy --yes", { allowFailure: true, timeoutMs: 5 * MIN });
-      await co.remove();
-    }
+      await phases.time("minikube stack: destroy", () => destroyLeavesNothing(co));
+    });
   }, 30 * MIN);
 
   it.skipIf(noK8sEngine !== undefined || noPrometheus.length > 0)("Prometheus from the chart archives: httplat scraped, the seed's PromQL rises under load; hpa latency: the custom metrics API serves it, rng scales out, latency falls; destroy leaves nothing", async () => {
@@ -357,21 +364,9 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       await baseImages();
       await run("bash", ["-c", `gzip -dc "${PROMETHEUS_IMAGES}" | docker load -q`], { env: NODE_ENGINE, timeoutMs: 10 * MIN });
     });
-    const co = new PulumiCheckout("minikube");
-    try {
-      // The seeds' order: Prometheus on the quiet app, then the load (10 workers and the siege on one rng), then the HPA.
-      const config = {
-        ...exampleConfig,
-        "dockercoins:kubeContext": "dockercoins-kube",
-        "dockercoins:minikubeDockerHost": `tcp://${NODE_IP}:2376`,
-        "dockercoins:minikubeDockerCertPath": CLIENT,
-        "dockercoins:prometheus": "true",
-        "dockercoins:prometheusChartRepo": CHARTS,
-        "dockercoins:hpa": "none",
-        "dockercoins:workerReplicas": "1",
-        "dockercoins:loadTest": "none",
-      };
-      writeFileSync(join(co.dir, "Pulumi.minikube.yaml"), stringify({ config }));
+    // The seeds' order: Prometheus on the quiet app, then the load (10 workers and the siege on one rng), then the HPA.
+    const quiet = { "dockercoins:prometheus": "true", "dockercoins:prometheusChartRepo": CHARTS, "dockercoins:hpa": "none", "dockercoins:workerReplicas": "1", "dockercoins:loadTest": "none" };
+    await onMinikubeStack(quiet, async (co) => {
       await phases.time("Prometheus stack: scripts/up.sh", () => co.upScript());
       const prometheus = (await co.pulumi("stack output prometheusUrl")).stdout.trim();
       expect(prometheus).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}$`));
@@ -472,16 +467,10 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       expect(rows[rows.length - 1].promMs).toBeLessThan(peak() / 2);
       expect(rows.some((r) => (r.hpaMs ?? 0) > 100)).toBe(true); // the HPA read the latency over its target
 
-      await phases.time("Prometheus stack: destroy", () => co.pulumi("destroy --yes"));
-      expect((await kubectl(["get", "namespace", "dockercoins"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      await phases.time("Prometheus stack: destroy", () => destroyLeavesNothing(co));
       // The charts' cluster-wide objects too: the adapter's APIService, the server's ClusterRole.
       expect((await kubectl(["get", "apiservice", "v1beta1.custom.metrics.k8s.io"], { allowFailure: true })).stderr).toMatch(/NotFound/);
       expect((await kubectl(["get", "clusterrole", "prometheus-server"], { allowFailure: true })).stderr).toMatch(/NotFound/);
-      expect((await nodeDocker(["ps", "-q", "--filter", "label=io.kubernetes.pod.namespace=dockercoins"])).stdout.trim()).toBe("");
-      await co.pulumi("stack rm --yes");
-    } finally {
-      await co.pulumi("destroy --yes", { allowFailure: true, timeoutMs: 5 * MIN });
-      await co.remove();
-    }
+    });
   }, 30 * MIN);
 });
