@@ -199,6 +199,20 @@ for f in /etc/kube/addons/*.yaml; do
   sed -e "s|@VOLUMES@|$K/volumes|g" "$f" | kubectl apply -f - >>"$LOGS/addons.log" 2>&1 \
     || log "applying $f failed: see $LOGS/addons.log"
 done
+# A volume its claim released (the claim deleted): emptied and offered again, as minikube's provisioner gives
+# every claim a fresh directory. Without this, each deleted claim would use up one of the five for good.
+reclaim_volumes() {
+  while sleep 5; do
+    kubectl get pv -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}' |
+      while read -r pv; do
+        dir="$K/volumes/${pv#local-}"
+        find "$dir" -mindepth 1 -delete && chmod 0777 "$dir" &&
+          kubectl patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' &&
+          echo "[kube-node] $pv emptied and available again"
+      done
+  done
+}
+start reclaim-volumes reclaim_volumes
 touch "$K/ready"
 log "cluster $CLUSTER_NAME up on $NODE_IP: kubeconfig and engine certificates in $K/client/"
 wait
