@@ -367,7 +367,12 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
     // The seeds' order: Prometheus on the quiet app, then the load (10 workers and the siege on one rng), then the HPA.
     const quiet = { "dockercoins:prometheus": "true", "dockercoins:prometheusChartRepo": CHARTS, "dockercoins:hpa": "none", "dockercoins:workerReplicas": "1", "dockercoins:loadTest": "none" };
     await onMinikubeStack(quiet, async (co) => {
-      await phases.time("Prometheus stack: scripts/up.sh", () => co.upScript());
+      await phases.time("Prometheus stack: scripts/up.sh", () => co.upScript().catch(async (e) => {
+        // A release that never gets ready says only "context deadline exceeded": add what the cluster shows.
+        const shown = await kubectl(["get", "pods,pvc,pv", "-A", "-o", "wide"], { allowFailure: true });
+        const events = await kubectl(["-n", "dockercoins", "get", "events", "--sort-by=.lastTimestamp"], { allowFailure: true });
+        throw new Error(`${(e as Error).message}\n${shown.stdout}\n${events.stdout.split("\n").slice(-25).join("\n")}`);
+      }));
       const prometheus = (await co.pulumi("stack output prometheusUrl")).stdout.trim();
       expect(prometheus).toMatch(new RegExp(`^http://${NODE_IP.replace(/\./g, "\\.")}:3\\d{4}$`));
       const promql = async (q: string) => {
@@ -471,6 +476,11 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       // The charts' cluster-wide objects too: the adapter's APIService, the server's ClusterRole.
       expect((await kubectl(["get", "apiservice", "v1beta1.custom.metrics.k8s.io"], { allowFailure: true })).stderr).toMatch(/NotFound/);
       expect((await kubectl(["get", "clusterrole", "prometheus-server"], { allowFailure: true })).stderr).toMatch(/NotFound/);
+      // Every claim of this suite released (redis', the log store's, Prometheus'): each volume offered again.
+      await waitFor("the node's five volumes available again", async () => {
+        const pvs = JSON.parse((await kubectl(["get", "pv", "-o", "json"])).stdout).items as { status: { phase: string } }[];
+        return pvs.length === 5 && pvs.every((pv) => pv.status.phase === "Available") ? true : undefined;
+      }, 60_000, 2000);
     });
   }, 30 * MIN);
 });
