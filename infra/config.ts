@@ -207,10 +207,15 @@ function chartVersion(raw: Raw, key: ConfigKey, dflt: string): string {
   return v;
 }
 
+/** A Helm repository's URL, as opposed to a directory of chart archives standing in for it. */
+export function isHelmRepository(source: string): boolean {
+  return /^https?:\/\/\S+$/.test(source);
+}
+
 /** Where the charts come from: a Helm repository, or a directory of their archives where it cannot be reached. */
 function chartRepo(raw: Raw, key: ConfigKey, dflt: string): string {
   const v = raw[key] ?? dflt;
-  if (!/^https?:\/\/\S+$/.test(v) && !v.startsWith("/")) {
+  if (!isHelmRepository(v) && !v.startsWith("/")) {
     throw new ConfigError(key, v, "an http(s) Helm repository URL, or an absolute directory holding the chart archives (prometheus-<version>.tgz)");
   }
   return v.replace(/\/+$/, "");

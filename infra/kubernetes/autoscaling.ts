@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { isHelmRepository } from "../config";
 import { httplatManifests, LATENCY_METRIC, loadTestJobManifest, rngHpaManifest, type RngHpaOptions } from "./manifests";
 
 /**
@@ -7,7 +8,7 @@ import { httplatManifests, LATENCY_METRIC, loadTestJobManifest, rngHpaManifest, 
  * `helm pull` names it): Helm installs a local archive as it is, its version in its name.
  */
 export function chartSource(repo: string, chart: string, version: string): { chart: string; version?: string; repositoryOpts?: { repo: string } } {
-  return /^https?:\/\//.test(repo) ? { chart, version, repositoryOpts: { repo } } : { chart: `${repo}/${chart}-${version}.tgz` };
+  return isHelmRepository(repo) ? { chart, version, repositoryOpts: { repo } } : { chart: `${repo}/${chart}-${version}.tgz` };
 }
 
 /**
