@@ -107,6 +107,30 @@ async function destroyLeavesNothing(co: PulumiCheckout): Promise<void> {
   await co.pulumi("stack rm --yes");
 }
 
+/**
+ * An HPA experiment's timeline: a table in test-artifacts/<name>.md (after `intro`), its chart beside it (rng's
+ * replicas, hashes/s, rng's latency in units of 100 ms), and the table printed.
+ */
+function writeHpaTimeline<R extends { t: number; replicas: number; hashesPerS: number }>(
+  name: string, title: string, intro: string, rows: R[], columns: [string, (r: R) => number | null][], latencyMs: (r: R) => number | null,
+): void {
+  const d = join(ROOT, "test-artifacts");
+  mkdirSync(d, { recursive: true });
+  const head = ["t (s)", "rng replicas", ...columns.map(([h]) => h), "hashes/s"];
+  const table = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`,
+    ...rows.map((r) => `| ${[r.t, r.replicas, ...columns.map(([, cell]) => cell(r) ?? "-"), r.hashesPerS.toFixed(1)].join(" | ")} |`)].join("\n");
+  writeFileSync(join(d, `${name}.md`), `${intro}${table}\n`);
+  writeChart(join(d, name), lineChartSvg({
+    title, xLabel: "seconds", yLabel: "value",
+    series: [
+      { name: "rng replicas", color: "#d62", points: rows.map((r) => ({ x: r.t, y: r.replicas })) },
+      { name: "hashes/s", color: "#2a7", points: rows.map((r) => ({ x: r.t, y: r.hashesPerS })) },
+      { name: "rng latency (100 ms)", color: "#27c", dashed: true, points: rows.flatMap((r) => { const ms = latencyMs(r); return ms === null ? [] : [{ x: r.t, y: ms / 100 }]; }) },
+    ],
+  }));
+  console.log(`[kube cluster] HPA timeline (test-artifacts/${name}.md, ${name}.png)\n${table}`);
+}
+
 describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/kube-cluster.sh)", () => {
   const phases = new Phases("kube cluster");
 
@@ -231,7 +255,6 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
   }, 6 * MIN);
 
   it("the seeds' HPA experiment: 10 workers and the siege Job on rng; the CPU HPA scales rng out and hashes/s follow", async () => {
-    const d = join(ROOT, "test-artifacts");
     // As the seeds do it: the load first (10 workers and the siege Job on one rng), the HPA a little later.
     const load = { "dockercoins:workerReplicas": "10", "dockercoins:loadTest": "rng", "dockercoins:loadTestImage": await loadTestImage() };
     // No HPA yet: the one the first deployment made (the example stack's) would scale rng before the baseline,
@@ -286,19 +309,8 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       const r = rows[rows.length - 1];
       console.log(`[kube cluster] t=${r.t}s rng replicas ${r.replicas}, cpu ${r.cpu ?? "?"}% of request, rng latency ${r.latencyMs} ms, ${r.hashesPerS.toFixed(1)} hashes/s`);
     }
-    const table = ["| t (s) | rng replicas | rng CPU (% of request) | rng latency (ms) | hashes/s |", "|---|---|---|---|---|",
-      ...rows.map((r) => `| ${r.t} | ${r.replicas} | ${r.cpu ?? "-"} | ${r.latencyMs} | ${r.hashesPerS.toFixed(1)} |`)].join("\n");
-    writeFileSync(join(d, "kube-hpa.md"), `${table}\n`);
-    writeChart(join(d, "kube-hpa"), lineChartSvg({
-      title: "rng: 1 replica, then the CPU HPA (5 %); 10 workers + siege on rng",
-      xLabel: "seconds", yLabel: "value",
-      series: [
-        { name: "rng replicas", color: "#d62", points: rows.map((r) => ({ x: r.t, y: r.replicas })) },
-        { name: "hashes/s", color: "#2a7", points: rows.map((r) => ({ x: r.t, y: r.hashesPerS })) },
-        { name: "rng latency (100 ms)", color: "#27c", dashed: true, points: rows.map((r) => ({ x: r.t, y: r.latencyMs / 100 })) },
-      ],
-    }));
-    console.log(`[kube cluster] HPA timeline (test-artifacts/kube-hpa.md, kube-hpa.png)\n${table}`);
+    writeHpaTimeline("kube-hpa", "rng: 1 replica, then the CPU HPA (5 %); 10 workers + siege on rng", "", rows,
+      [["rng CPU (% of request)", (r) => r.cpu], ["rng latency (ms)", (r) => r.latencyMs]], (r) => r.latencyMs);
     // The lesson's shape, never absolute speeds: rng scaled out, and mining sped up with it.
     expect(Math.max(...rows.map((r) => r.replicas))).toBeGreaterThanOrEqual(3);
     expect(lastMinute()).toBeGreaterThan(first() * 1.5);
@@ -454,20 +466,9 @@ describe.skipIf(goMissing)("a minikube-compatible cluster built here (scripts/ku
       await phases.time("the latency HPA at work", async () => {
         while (!shown() && Date.now() - t0 < (hpaAt! + 360) * 1000) await sample();
       });
-      mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
-      const table = ["| t (s) | rng replicas | rng latency, PromQL (ms) | rng latency, HPA (ms) | hashes/s |", "|---|---|---|---|---|",
-        ...rows.map((r) => `| ${r.t} | ${r.replicas} | ${r.promMs ?? "-"} | ${r.hpaMs ?? "-"} | ${r.hashesPerS.toFixed(1)} |`)].join("\n");
-      writeFileSync(join(ROOT, "test-artifacts", "kube-hpa-latency.md"), `10 workers and the siege from t=${loadAt} s, the latency HPA from t=${hpaAt} s\n\n${table}\n`);
-      writeChart(join(ROOT, "test-artifacts", "kube-hpa-latency"), lineChartSvg({
-        title: `rng: load from t=${loadAt} s, the latency HPA (100 ms) from t=${hpaAt} s`,
-        xLabel: "seconds", yLabel: "value",
-        series: [
-          { name: "rng replicas", color: "#d62", points: rows.map((r) => ({ x: r.t, y: r.replicas })) },
-          { name: "hashes/s", color: "#2a7", points: rows.map((r) => ({ x: r.t, y: r.hashesPerS })) },
-          { name: "rng latency (100 ms)", color: "#27c", dashed: true, points: rows.filter((r) => r.promMs !== null).map((r) => ({ x: r.t, y: r.promMs! / 100 })) },
-        ],
-      }));
-      console.log(`[kube cluster] latency HPA timeline (test-artifacts/kube-hpa-latency.md, kube-hpa-latency.png)\n${table}`);
+      writeHpaTimeline("kube-hpa-latency", `rng: load from t=${loadAt} s, the latency HPA (100 ms) from t=${hpaAt} s`,
+        `10 workers and the siege from t=${loadAt} s, the latency HPA from t=${hpaAt} s\n\n`, rows,
+        [["rng latency, PromQL (ms)", (r) => r.promMs], ["rng latency, HPA (ms)", (r) => r.hpaMs]], (r) => r.promMs);
       expect(Math.max(...rows.map((r) => r.replicas))).toBeGreaterThanOrEqual(3);
       expect(rows[rows.length - 1].promMs).toBeLessThan(peak() / 2);
       expect(rows.some((r) => (r.hpaMs ?? 0) > 100)).toBe(true); // the HPA read the latency over its target
